@@ -1,0 +1,221 @@
+package v1alpha1
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// MicroserviceSpec describes one microservice: the container it runs, how it scales,
+// and the database it owns.
+// +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.scaling))",message="spec.replicas and spec.scaling are mutually exclusive: remove spec.replicas to let the autoscaler own the replica count",fieldPath=".replicas"
+type MicroserviceSpec struct {
+	// image is the container image to run, e.g. ghcr.io/acme/payments:1.4.2.
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=1024
+	// +kubebuilder:validation:Pattern=`^\S+$`
+	Image string `json:"image"`
+
+	// command overrides the image's entrypoint.
+	// +optional
+	// +listType=atomic
+	Command []string `json:"command,omitempty"`
+
+	// args are the arguments passed to the entrypoint.
+	// +optional
+	// +listType=atomic
+	Args []string `json:"args,omitempty"`
+
+	// ports the service listens on. Each becomes a container port and a port of the
+	// ClusterIP Service. When absent, one port {name: http, port: 8080} is used.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	// +kubebuilder:validation:MaxItems=32
+	Ports []ServicePort `json:"ports,omitempty"`
+
+	// env lists environment variables for the container.
+	// +optional
+	// +listType=atomic
+	Env []corev1.EnvVar `json:"env,omitempty"`
+
+	// envFrom lists sources (ConfigMaps, Secrets) to populate the container's environment.
+	// +optional
+	// +listType=atomic
+	EnvFrom []corev1.EnvFromSource `json:"envFrom,omitempty"`
+
+	// resources are the container's compute resource requests and limits. The
+	// autoscaler's utilization targets are relative to the requests.
+	// +optional
+	Resources corev1.ResourceRequirements `json:"resources,omitempty"`
+
+	// livenessProbe restarts the container when it fails.
+	// +optional
+	LivenessProbe *corev1.Probe `json:"livenessProbe,omitempty"`
+
+	// readinessProbe removes the pod from the Service while it fails.
+	// +optional
+	ReadinessProbe *corev1.Probe `json:"readinessProbe,omitempty"`
+
+	// startupProbe holds off the other probes until the container has started.
+	// +optional
+	StartupProbe *corev1.Probe `json:"startupProbe,omitempty"`
+
+	// serviceAccountName is the ServiceAccount the pods run as; empty means the
+	// namespace's default.
+	// +optional
+	// +kubebuilder:validation:MaxLength=253
+	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// replicas is the fixed number of pods. Absent means 1, unless scaling is set, in
+	// which case the HorizontalPodAutoscaler owns the count and replicas must be absent.
+	// +optional
+	// +kubebuilder:validation:Minimum=0
+	Replicas *int32 `json:"replicas,omitempty"`
+
+	// scaling turns on a HorizontalPodAutoscaler for the service.
+	// +optional
+	Scaling *ScalingSpec `json:"scaling,omitempty"`
+
+	// database gives the service a database of its own.
+	// +optional
+	Database *DatabaseSpec `json:"database,omitempty"`
+
+	// disruptionBudget tunes the PodDisruptionBudget created when the service runs at
+	// least two replicas.
+	// +optional
+	DisruptionBudget *DisruptionBudgetSpec `json:"disruptionBudget,omitempty"`
+
+	// securityContext replaces the pod-level security context. By default pods get the
+	// Pod Security Standards restricted profile (runAsNonRoot, seccomp RuntimeDefault);
+	// set this for images that need something else. Container-level hardening (no
+	// privilege escalation, all capabilities dropped) always applies.
+	// +optional
+	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+}
+
+// ServicePort is a port the service listens on.
+type ServicePort struct {
+	// name of the port, unique within the service; an IANA service name (DNS label).
+	// +required
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=15
+	// +kubebuilder:validation:Pattern=`^[a-z0-9]([-a-z0-9]*[a-z0-9])?$`
+	Name string `json:"name"`
+
+	// port number, 1 to 65535; the container listens on it and the Service exposes it.
+	// +required
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=65535
+	Port int32 `json:"port"`
+
+	// protocol of the port: TCP (default), UDP or SCTP.
+	// +optional
+	// +kubebuilder:default=TCP
+	// +kubebuilder:validation:Enum=TCP;UDP;SCTP
+	Protocol corev1.Protocol `json:"protocol,omitempty"`
+}
+
+// DisruptionBudgetSpec tunes the service's PodDisruptionBudget.
+type DisruptionBudgetSpec struct {
+	// maxUnavailable is how many pods (a number, or a percentage such as "25%") a
+	// voluntary disruption such as a node drain may take down at once. Default 1.
+	// +optional
+	// +kubebuilder:default=1
+	// +kubebuilder:validation:XIntOrString
+	MaxUnavailable *intstr.IntOrString `json:"maxUnavailable,omitempty"`
+}
+
+// MicroserviceStatus is the observed state of a Microservice.
+type MicroserviceStatus struct {
+	// observedGeneration is the metadata.generation this status was computed for.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions: Ready, Available, DatabaseReady (with a database) and ScalingActive
+	// (with scaling).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
+
+	// replicas is the Deployment's status.replicas: pods that exist, of any revision.
+	// +optional
+	Replicas int32 `json:"replicas,omitempty"`
+
+	// readyReplicas is the number of pods that are ready.
+	// +optional
+	ReadyReplicas int32 `json:"readyReplicas,omitempty"`
+
+	// updatedReplicas is the number of pods running the current revision.
+	// +optional
+	UpdatedReplicas int32 `json:"updatedReplicas,omitempty"`
+
+	// selector is the label selector of the service's pods, in string form; the
+	// scale subresource reports it.
+	// +optional
+	Selector string `json:"selector,omitempty"`
+
+	// url is the in-cluster address of the service's first port.
+	// +optional
+	URL string `json:"url,omitempty"`
+
+	// database describes how to reach the service's database.
+	// +optional
+	Database *DatabaseStatus `json:"database,omitempty"`
+}
+
+// DatabaseStatus tells where the service's database lives.
+type DatabaseStatus struct {
+	// secretName is the Secret holding the credentials (keys host, port, database,
+	// username, password, uri).
+	// +optional
+	SecretName string `json:"secretName,omitempty"`
+	// host is the database server's address.
+	// +optional
+	Host string `json:"host,omitempty"`
+	// name is the database's name on its server.
+	// +optional
+	Name string `json:"name,omitempty"`
+}
+
+// Microservice is one independently deployable service: its container, its scaling
+// policy and its own database. The operator creates and maintains a Deployment, a
+// Service, and when asked a HorizontalPodAutoscaler, a PodDisruptionBudget and a database.
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:subresource:scale:specpath=.spec.replicas,statuspath=.status.replicas,selectorpath=.status.selector
+// +kubebuilder:resource:shortName=ms;msvc,categories=kubeship
+// +kubebuilder:printcolumn:name="Image",type=string,JSONPath=`.spec.image`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Replicas",type=integer,JSONPath=`.status.replicas`
+// +kubebuilder:printcolumn:name="Database",type=string,JSONPath=`.spec.database.engine`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+// +kubebuilder:printcolumn:name="URL",type=string,JSONPath=`.status.url`,priority=1
+// +kubebuilder:printcolumn:name="Reason",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`,priority=1
+// +kubebuilder:validation:XValidation:rule="self.metadata.name.size() <= 50",message="metadata.name must be at most 50 characters: child objects add suffixes to it"
+type Microservice struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec describes the desired service.
+	// +required
+	Spec MicroserviceSpec `json:"spec"`
+
+	// status is the observed state, written by the operator.
+	// +optional
+	Status MicroserviceStatus `json:"status,omitempty"`
+}
+
+// MicroserviceList is a list of Microservices.
+// +kubebuilder:object:root=true
+type MicroserviceList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []Microservice `json:"items"`
+}
+
+func init() {
+	SchemeBuilder.Register(&Microservice{}, &MicroserviceList{})
+}

@@ -1,0 +1,46 @@
+package controllers
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// FieldOwner is the Server-Side Apply field manager of everything kubeship writes.
+const FieldOwner = "kubeship"
+
+// extractFunc returns the fields a field manager owns in a live object, as an apply
+// configuration (client-go's generated ExtractXxx functions).
+type extractFunc[O client.Object, A runtime.ApplyConfiguration] func(O, string) (A, error)
+
+// applyChild server-side applies desired, unless live already holds exactly the fields
+// kubeship owns with the values it wants: then it sends nothing, so a pass over a
+// converged object costs no API request. On return live holds the object as the API
+// server has it.
+func applyChild[O client.Object, A runtime.ApplyConfiguration](
+	ctx context.Context, c client.Client, live O, found bool, desired A, extract extractFunc[O, A],
+) (changed bool, err error) {
+	if found {
+		owned, err := extract(live, FieldOwner)
+		if err == nil && equality.Semantic.DeepEqual(owned, desired) {
+			return false, nil
+		}
+	}
+	if err := c.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+		return false, err
+	}
+	// The apply response (the whole object) was decoded into desired.
+	raw, err := json.Marshal(desired)
+	if err != nil {
+		return true, fmt.Errorf("reading apply response: %w", err)
+	}
+	// Reset live first: decoding into a filled struct would merge maps.
+	v := reflect.ValueOf(live).Elem()
+	v.Set(reflect.Zero(v.Type()))
+	return true, json.Unmarshal(raw, live)
+}

@@ -1,0 +1,131 @@
+package controllers
+
+import (
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// observed is what one reconcile pass saw of a Microservice's children, after applying them.
+type observed struct {
+	deployment *appsv1.Deployment // nil when it does not exist
+	// applyErr is the first error writing a child; status reports it and the pass retries.
+	applyErr error
+}
+
+// computeStatus returns ms's status for what was observed. It is pure: the same inputs
+// give the same status, and conditions keep their transition times unless they change.
+func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.MicroserviceStatus {
+	st := *ms.Status.DeepCopy()
+	st.ObservedGeneration = ms.Generation
+	st.Selector = resources.Selector(ms)
+	st.URL = resources.URL(ms)
+	st.Replicas, st.ReadyReplicas, st.UpdatedReplicas = 0, 0, 0
+	if d := obs.deployment; d != nil {
+		st.Replicas = d.Status.Replicas
+		st.ReadyReplicas = d.Status.ReadyReplicas
+		st.UpdatedReplicas = d.Status.UpdatedReplicas
+	}
+	prevReady := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
+	setCondition(&st, ms, availableCondition(obs.deployment))
+	setCondition(&st, ms, readyCondition(ms, obs, prevReady))
+	return st
+}
+
+func setCondition(st *v1alpha1.MicroserviceStatus, ms *v1alpha1.Microservice, c metav1.Condition) {
+	c.ObservedGeneration = ms.Generation
+	meta.SetStatusCondition(&st.Conditions, c)
+}
+
+// availableCondition mirrors the Deployment's minimum availability.
+func availableCondition(d *appsv1.Deployment) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionAvailable}
+	if d == nil {
+		c.Status, c.Reason, c.Message = metav1.ConditionFalse, v1alpha1.ReasonDeploymentNotFound, "The Deployment does not exist yet"
+		return c
+	}
+	if dc := deploymentCondition(d, appsv1.DeploymentAvailable); dc != nil && dc.Status == corev1.ConditionTrue {
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonMinimumReplicasAvailable, "The Deployment has minimum availability"
+		return c
+	}
+	c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonMinimumReplicasUnavailable
+	c.Message = fmt.Sprintf("%d of %d replicas are available", d.Status.AvailableReplicas, desiredReplicas(d))
+	return c
+}
+
+// readyCondition is True when the current generation is fully rolled out and available.
+func readyCondition(ms *v1alpha1.Microservice, obs observed, prev *metav1.Condition) metav1.Condition {
+	notReady := func(reason, format string, args ...any) metav1.Condition {
+		return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	}
+	d := obs.deployment
+	switch {
+	case obs.applyErr != nil:
+		return notReady(v1alpha1.ReasonReconcileError, "%s", obs.applyErr.Error())
+	case d == nil:
+		return notReady(v1alpha1.ReasonRolloutInProgress, "Waiting for the Deployment to be created")
+	case d.Status.ObservedGeneration < d.Generation && !autoscaledAndSettled(ms, prev):
+		return notReady(v1alpha1.ReasonObservedGenerationStale, "Waiting for the Deployment controller to observe generation %d", d.Generation)
+	}
+	if dc := deploymentCondition(d, appsv1.DeploymentProgressing); dc != nil && dc.Reason == "ProgressDeadlineExceeded" {
+		return notReady(v1alpha1.ReasonProgressDeadlineExceeded, "The rollout failed: %s", dc.Message)
+	}
+	if msg, done := rolloutDone(ms, d); !done {
+		return notReady(v1alpha1.ReasonRolloutInProgress, "%s", msg)
+	}
+	return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonReady, Message: "The service is rolled out and available"}
+}
+
+// autoscaledAndSettled tells whether a stale Deployment generation can only come from
+// the autoscaler changing spec.replicas: ms is autoscaled and was already Ready for its
+// current generation, so kubeship has not changed the pod template since. Without this,
+// Ready would flap on every scaling step.
+func autoscaledAndSettled(ms *v1alpha1.Microservice, prev *metav1.Condition) bool {
+	return ms.Spec.Scaling != nil && prev != nil && prev.Status == metav1.ConditionTrue && prev.ObservedGeneration == ms.Generation
+}
+
+// rolloutDone follows `kubectl rollout status`: every replica runs the new revision and
+// is available. Autoscaled services only need the new revision everywhere and minimum
+// availability, so the autoscaler adding pods does not make them unready.
+func rolloutDone(ms *v1alpha1.Microservice, d *appsv1.Deployment) (string, bool) {
+	s := d.Status
+	want := desiredReplicas(d)
+	if s.Replicas > s.UpdatedReplicas {
+		return fmt.Sprintf("%d old replicas are pending termination", s.Replicas-s.UpdatedReplicas), false
+	}
+	if ms.Spec.Scaling != nil {
+		if dc := deploymentCondition(d, appsv1.DeploymentAvailable); dc == nil || dc.Status != corev1.ConditionTrue {
+			return fmt.Sprintf("%d of %d updated replicas are available", s.AvailableReplicas, s.UpdatedReplicas), false
+		}
+		return "", true
+	}
+	if s.UpdatedReplicas < want {
+		return fmt.Sprintf("%d of %d replicas have been updated", s.UpdatedReplicas, want), false
+	}
+	if s.AvailableReplicas < s.UpdatedReplicas {
+		return fmt.Sprintf("%d of %d updated replicas are available", s.AvailableReplicas, s.UpdatedReplicas), false
+	}
+	return "", true
+}
+
+func desiredReplicas(d *appsv1.Deployment) int32 {
+	if d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+func deploymentCondition(d *appsv1.Deployment, t appsv1.DeploymentConditionType) *appsv1.DeploymentCondition {
+	for i := range d.Status.Conditions {
+		if d.Status.Conditions[i].Type == t {
+			return &d.Status.Conditions[i]
+		}
+	}
+	return nil
+}

@@ -1,0 +1,16 @@
+package resources
+
+import "github.com/kubeship/kubeship/api/v1alpha1"
+
+// Keys of the credentials Secret.
+const (
+	SecretKeyHost     = "host"
+	SecretKeyPort     = "port"
+	SecretKeyDatabase = "database"
+	SecretKeyUsername = "username"
+	SecretKeyPassword = "password"
+	SecretKeyURI      = "uri"
+)
+
+// DatabaseSecretName is the name of ms's credentials Secret.
+func DatabaseSecretName(ms *v1alpha1.Microservice) string { return ms.Name + "-db" }

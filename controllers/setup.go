@@ -1,0 +1,28 @@
+package controllers
+
+import (
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// CacheOptions restricts the manager's informers for child kinds to objects kubeship
+// manages, so memory grows with the number of Microservices, not with the cluster.
+func CacheOptions() cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedByKubeship})
+	byObject := map[client.Object]cache.ByObject{}
+	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+		byObject[obj] = cache.ByObject{Label: managed}
+	}
+	return cache.Options{ByObject: byObject}
+}
+
+// SetupWithManager registers every kubeship controller with mgr.
+func SetupWithManager(mgr ctrl.Manager) error {
+	return (&MicroserviceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
+}

@@ -7,17 +7,16 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
-	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
-	"github.com/kubeship/kubeship/controllers/resources"
 )
 
 // MicroserviceReconciler keeps a Microservice's children in the state its spec
@@ -30,6 +29,8 @@ type MicroserviceReconciler struct {
 // +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 
 // Reconcile runs one pass: read the Microservice, apply its children, write status once.
 func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -43,9 +44,15 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 
 	var obs observed
-	obs.deployment, obs.applyErr = r.applyDeployment(ctx, ms)
-	if obs.applyErr == nil {
-		obs.applyErr = r.applyService(ctx, ms)
+	for _, step := range []func(context.Context, *v1alpha1.Microservice, *observed) error{
+		r.applyDeployment,
+		r.applyService,
+		r.applyAutoscaler,
+		r.applyDisruptionBudget,
+	} {
+		if obs.applyErr = step(ctx, ms, &obs); obs.applyErr != nil {
+			break
+		}
 	}
 
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
@@ -57,42 +64,6 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, errors.Join(obs.applyErr, err)
 	}
 	return ctrl.Result{}, obs.applyErr
-}
-
-func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alpha1.Microservice) (*appsv1.Deployment, error) {
-	live := &appsv1.Deployment{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
-	if err != nil {
-		return nil, fmt.Errorf("reading Deployment: %w", err)
-	}
-	if _, err := applyChild(ctx, r.Client, live, found, resources.Deployment(ms), appsv1ac.ExtractDeployment); err != nil {
-		if found {
-			return live, fmt.Errorf("applying Deployment: %w", err)
-		}
-		return nil, fmt.Errorf("applying Deployment: %w", err)
-	}
-	return live, nil
-}
-
-func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice) error {
-	live := &corev1.Service{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
-	if err != nil {
-		return fmt.Errorf("reading Service: %w", err)
-	}
-	if _, err := applyChild(ctx, r.Client, live, found, resources.Service(ms), corev1ac.ExtractService); err != nil {
-		return fmt.Errorf("applying Service: %w", err)
-	}
-	return nil
-}
-
-// getChild reads a child of ms from the cache; found is false when it does not exist.
-func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Microservice, name string, obj client.Object) (bool, error) {
-	err := r.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: name}, obj)
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
 }
 
 // writeStatus writes st unless it equals what is stored, so a converged pass writes nothing.
@@ -116,6 +87,8 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		For(&v1alpha1.Microservice{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&policyv1.PodDisruptionBudget{}).
 		Named("microservice").
 		Complete(r)
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -14,7 +15,8 @@ import (
 
 // observed is what one reconcile pass saw of a Microservice's children, after applying them.
 type observed struct {
-	deployment *appsv1.Deployment // nil when it does not exist
+	deployment *appsv1.Deployment                     // nil when it does not exist
+	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
 	// applyErr is the first error writing a child; status reports it and the pass retries.
 	applyErr error
 }
@@ -35,6 +37,11 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 	prevReady := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
 	setCondition(&st, ms, availableCondition(obs.deployment))
 	setCondition(&st, ms, readyCondition(ms, obs, prevReady))
+	if ms.Spec.Scaling != nil {
+		setCondition(&st, ms, scalingActiveCondition(obs.autoscaler))
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionScalingActive)
+	}
 	return st
 }
 
@@ -56,6 +63,26 @@ func availableCondition(d *appsv1.Deployment) metav1.Condition {
 	}
 	c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonMinimumReplicasUnavailable
 	c.Message = fmt.Sprintf("%d of %d replicas are available", d.Status.AvailableReplicas, desiredReplicas(d))
+	return c
+}
+
+// scalingActiveCondition mirrors the autoscaler's own ScalingActive condition. Ready
+// does not depend on it: without a metrics pipeline it stays False while the service
+// runs fine at its minimum.
+func scalingActiveCondition(h *autoscalingv2.HorizontalPodAutoscaler) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionScalingActive, Status: metav1.ConditionUnknown,
+		Reason: v1alpha1.ReasonAutoscalerPending, Message: "The HorizontalPodAutoscaler has not reported yet"}
+	if h == nil {
+		return c
+	}
+	for _, hc := range h.Status.Conditions {
+		if hc.Type == autoscalingv2.ScalingActive {
+			c.Status, c.Reason, c.Message = metav1.ConditionStatus(hc.Status), hc.Reason, hc.Message
+			if c.Reason == "" {
+				c.Reason = v1alpha1.ReasonAutoscalerPending
+			}
+		}
+	}
 	return c
 }
 

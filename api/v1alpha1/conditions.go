@@ -47,6 +47,12 @@ const (
 	ReasonDeploymentNotFound = "DeploymentNotFound"
 )
 
+// Reasons of the ScalingActive condition besides those copied from the autoscaler.
+const (
+	// ReasonAutoscalerPending: the HorizontalPodAutoscaler has not reported ScalingActive yet.
+	ReasonAutoscalerPending = "AutoscalerPending"
+)
+
 // Reasons of the DatabaseReady condition.
 const (
 	// ReasonDatabaseReady: the database is ready to accept connections.

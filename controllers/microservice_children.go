@@ -1,0 +1,129 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// HandoverFieldOwner briefly owns a Deployment's spec.replicas while kubeship hands
+// the count to the HorizontalPodAutoscaler; the autoscaler takes it over from there.
+const HandoverFieldOwner = "kubeship-replicas-handover"
+
+// applyDeployment applies ms's Deployment and records it in obs.
+func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
+	live := &appsv1.Deployment{}
+	found, err := r.getChild(ctx, ms, ms.Name, live)
+	if err != nil {
+		return fmt.Errorf("reading Deployment: %w", err)
+	}
+	if found {
+		obs.deployment = live
+	}
+	if found && ms.Spec.Scaling != nil {
+		if err := r.handOverReplicas(ctx, live); err != nil {
+			return fmt.Errorf("handing Deployment replicas to the autoscaler: %w", err)
+		}
+	}
+	if _, err := applyChild(ctx, r.Client, live, found, resources.Deployment(ms), appsv1ac.ExtractDeployment); err != nil {
+		return fmt.Errorf("applying Deployment: %w", err)
+	}
+	obs.deployment = live
+	return nil
+}
+
+// handOverReplicas makes the running replica count survive the switch to autoscaling.
+// Server-Side Apply resets a field to its default when its only owner stops applying
+// it, so while kubeship still owns spec.replicas another field manager first claims
+// the current count; kubeship's next apply, without replicas, then leaves it alone.
+func (r *MicroserviceReconciler) handOverReplicas(ctx context.Context, live *appsv1.Deployment) error {
+	owned, err := appsv1ac.ExtractDeployment(live, FieldOwner)
+	if err != nil || owned.Spec == nil || owned.Spec.Replicas == nil || live.Spec.Replicas == nil {
+		return err
+	}
+	claim := appsv1ac.Deployment(live.Name, live.Namespace).
+		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(*live.Spec.Replicas))
+	return r.Apply(ctx, claim, client.FieldOwner(HandoverFieldOwner), client.ForceOwnership)
+}
+
+func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, _ *observed) error {
+	live := &corev1.Service{}
+	found, err := r.getChild(ctx, ms, ms.Name, live)
+	if err != nil {
+		return fmt.Errorf("reading Service: %w", err)
+	}
+	if _, err := applyChild(ctx, r.Client, live, found, resources.Service(ms), corev1ac.ExtractService); err != nil {
+		return fmt.Errorf("applying Service: %w", err)
+	}
+	return nil
+}
+
+func (r *MicroserviceReconciler) applyAutoscaler(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
+	live := &autoscalingv2.HorizontalPodAutoscaler{}
+	found, err := r.getChild(ctx, ms, ms.Name, live)
+	if err != nil {
+		return fmt.Errorf("reading HorizontalPodAutoscaler: %w", err)
+	}
+	desired := resources.HorizontalPodAutoscaler(ms)
+	if desired == nil {
+		return r.deleteOwned(ctx, ms, live, found, "HorizontalPodAutoscaler")
+	}
+	if _, err := applyChild(ctx, r.Client, live, found, desired, autoscalingv2ac.ExtractHorizontalPodAutoscaler); err != nil {
+		return fmt.Errorf("applying HorizontalPodAutoscaler: %w", err)
+	}
+	obs.autoscaler = live
+	return nil
+}
+
+func (r *MicroserviceReconciler) applyDisruptionBudget(ctx context.Context, ms *v1alpha1.Microservice, _ *observed) error {
+	live := &policyv1.PodDisruptionBudget{}
+	found, err := r.getChild(ctx, ms, ms.Name, live)
+	if err != nil {
+		return fmt.Errorf("reading PodDisruptionBudget: %w", err)
+	}
+	desired := resources.PodDisruptionBudget(ms)
+	if desired == nil {
+		return r.deleteOwned(ctx, ms, live, found, "PodDisruptionBudget")
+	}
+	if _, err := applyChild(ctx, r.Client, live, found, desired, policyv1ac.ExtractPodDisruptionBudget); err != nil {
+		return fmt.Errorf("applying PodDisruptionBudget: %w", err)
+	}
+	return nil
+}
+
+// deleteOwned removes a child ms no longer needs; objects ms does not control are left alone.
+func (r *MicroserviceReconciler) deleteOwned(ctx context.Context, ms *v1alpha1.Microservice, obj client.Object, found bool, kind string) error {
+	if !found || !metav1.IsControlledBy(obj, ms) {
+		return nil
+	}
+	err := r.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())})
+	if err != nil && !apierrors.IsNotFound(err) {
+		return fmt.Errorf("deleting %s: %w", kind, err)
+	}
+	return nil
+}
+
+// getChild reads a child of ms from the cache; found is false when it does not exist.
+func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Microservice, name string, obj client.Object) (bool, error) {
+	err := r.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: name}, obj)
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func ptrTo[T any](v T) *T { return &v }

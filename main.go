@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers"
+	"github.com/kubeship/kubeship/internal/dbadmin"
 )
 
 func main() {
@@ -59,7 +60,7 @@ func main() {
 		log.Error(err, "creating manager")
 		os.Exit(1)
 	}
-	if err := controllers.SetupWithManager(mgr); err != nil {
+	if err := controllers.SetupWithManager(mgr, dbadmin.Connect); err != nil {
 		log.Error(err, "setting up controllers")
 		os.Exit(1)
 	}

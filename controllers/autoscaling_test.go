@@ -109,7 +109,7 @@ func TestAutoscalerFieldsAndScalingActive(t *testing.T) {
 	ms.Spec.Scaling = &v1alpha1.ScalingSpec{
 		MinReplicas: ptr.To[int32](2), MaxReplicas: 9,
 		TargetMemoryUtilizationPercentage: ptr.To[int32](75),
-		Behavior: &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window}},
+		Behavior:                          &autoscalingv2.HorizontalPodAutoscalerBehavior{ScaleDown: &autoscalingv2.HPAScalingRules{StabilizationWindowSeconds: &window}},
 	}
 	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 	key := client.ObjectKeyFromObject(ms)

@@ -5,32 +5,52 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
 )
 
 // MicroserviceReconciler keeps a Microservice's children in the state its spec
 // describes and reports what it observed in its status.
 type MicroserviceReconciler struct {
 	client.Client
+	// APIReader reads DatabaseServers' admin Secrets without caching them.
+	APIReader client.Reader
+	// Connect opens admin connections to DatabaseServers.
+	Connect Connector
+	// Recorder records Events on condition transitions; nil records none.
+	Recorder events.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/finalizers,verbs=update
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/status,verbs=get;update;patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;patch
 
 // Reconcile runs one pass: read the Microservice, apply its children, write status once.
 func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -39,11 +59,14 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ms.DeletionTimestamp.IsZero() {
-		// Children carry owner references; the garbage collector removes them.
-		return ctrl.Result{}, nil
+		// Children carry owner references; the garbage collector removes them. Only a
+		// shared database under deletionPolicy Delete needs work first.
+		return ctrl.Result{}, r.finalizeShared(ctx, ms)
 	}
 
 	var obs observed
+	// The database comes first: the pods read their DATABASE_URL from its Secret.
+	dbErr := r.reconcileDatabase(ctx, ms, &obs)
 	for _, step := range []func(context.Context, *v1alpha1.Microservice, *observed) error{
 		r.applyDeployment,
 		r.applyService,
@@ -54,19 +77,27 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			break
 		}
 	}
+	stepErr := errors.Join(dbErr, obs.applyErr)
+	if dbErr != nil {
+		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonProvisioningFailed).Inc()
+	}
+	if obs.applyErr != nil {
+		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonReconcileError).Inc()
+	}
 
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
-		if apierrors.IsConflict(err) && obs.applyErr == nil {
+		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it; the watch
 			// event for that change brings a fresh pass.
 			return ctrl.Result{}, nil
 		}
-		return ctrl.Result{}, errors.Join(obs.applyErr, err)
+		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	return ctrl.Result{}, obs.applyErr
+	return ctrl.Result{}, stepErr
 }
 
-// writeStatus writes st unless it equals what is stored, so a converged pass writes nothing.
+// writeStatus writes st unless it equals what is stored, so a converged pass writes
+// nothing; the condition transitions it makes are recorded as Events and metrics.
 func (r *MicroserviceReconciler) writeStatus(ctx context.Context, ms *v1alpha1.Microservice, st v1alpha1.MicroserviceStatus) error {
 	if equality.Semantic.DeepEqual(ms.Status, st) {
 		return nil
@@ -76,19 +107,79 @@ func (r *MicroserviceReconciler) writeStatus(ctx context.Context, ms *v1alpha1.M
 	if err := r.Status().Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
-	log.FromContext(ctx).V(1).Info("status written", "generation", ms.Generation)
+	observeProvisioning(ms, base.Status.Conditions, st.Conditions, time.Now())
+	if r.Recorder != nil {
+		for _, e := range transitionEvents(base.Status.Conditions, st.Conditions) {
+			r.Recorder.Eventf(ms, nil, e.eventType, e.reason, "Reconcile", "%s", e.note)
+		}
+	}
 	return nil
+}
+
+// serverRefIndex indexes Microservices by the DatabaseServer their shared database uses.
+const serverRefIndex = "spec.database.serverRef.name"
+
+func indexServerRef(obj client.Object) []string {
+	db := obj.(*v1alpha1.Microservice).Spec.Database
+	if db == nil || db.ServerRef == nil {
+		return nil
+	}
+	return []string{db.ServerRef.Name}
+}
+
+// microserviceOfLabel maps a child to its Microservice by the label every child carries.
+func microserviceOfLabel(_ context.Context, obj client.Object) []reconcile.Request {
+	name, ok := obj.GetLabels()[resources.LabelMicroservice]
+	if !ok {
+		return nil
+	}
+	return []reconcile.Request{{NamespacedName: client.ObjectKey{Namespace: obj.GetNamespace(), Name: name}}}
+}
+
+// usersOfServer wakes the Microservices on a DatabaseServer when it changes (e.g. turns Ready).
+func (r *MicroserviceReconciler) usersOfServer(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.requestsFor(ctx, client.MatchingFields{serverRefIndex: obj.GetName()})
+}
+
+// sharedInNamespace wakes a namespace's shared-database users when its labels, which
+// DatabaseServers' allowedNamespaces select on, may have changed.
+func (r *MicroserviceReconciler) sharedInNamespace(ctx context.Context, obj client.Object) []reconcile.Request {
+	return r.requestsFor(ctx, client.InNamespace(obj.GetName()))
+}
+
+func (r *MicroserviceReconciler) requestsFor(ctx context.Context, opts ...client.ListOption) []reconcile.Request {
+	list := &v1alpha1.MicroserviceList{}
+	if err := r.List(ctx, list, opts...); err != nil {
+		log.FromContext(ctx).Error(err, "listing Microservices to wake")
+		return nil
+	}
+	var reqs []reconcile.Request
+	for _, ms := range list.Items {
+		if db := ms.Spec.Database; db != nil && db.Mode == v1alpha1.ModeShared {
+			reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(&ms)})
+		}
+	}
+	return reqs
 }
 
 // SetupWithManager registers the reconciler; it wakes on changes to the Microservice
 // and to any child it owns, never on a timer.
 func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
+		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
 		Owns(&policyv1.PodDisruptionBudget{}).
+		// Retained credentials Secrets have no owner reference: map them by label.
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel)).
+		Owns(&appsv1.StatefulSet{}).
+		Owns(&networkingv1.NetworkPolicy{}).
+		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
 		Named("microservice").
 		Complete(r)
 }

@@ -17,6 +17,7 @@ import (
 type observed struct {
 	deployment *appsv1.Deployment                     // nil when it does not exist
 	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
+	database   databaseObserved
 	// applyErr is the first error writing a child; status reports it and the pass retries.
 	applyErr error
 }
@@ -36,7 +37,17 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 	}
 	prevReady := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
 	setCondition(&st, ms, availableCondition(obs.deployment))
-	setCondition(&st, ms, readyCondition(ms, obs, prevReady))
+	var dbReady *metav1.Condition
+	if ms.Spec.Database != nil {
+		c := databaseReadyCondition(ms, obs.database)
+		dbReady = &c
+		setCondition(&st, ms, c)
+		st.Database = databaseStatus(ms, obs.database)
+	} else {
+		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionDatabaseReady)
+		st.Database = nil
+	}
+	setCondition(&st, ms, readyCondition(ms, obs, prevReady, dbReady))
 	if ms.Spec.Scaling != nil {
 		setCondition(&st, ms, scalingActiveCondition(obs.autoscaler))
 	} else {
@@ -87,14 +98,21 @@ func scalingActiveCondition(h *autoscalingv2.HorizontalPodAutoscaler) metav1.Con
 }
 
 // readyCondition is True when the current generation is fully rolled out and available.
-func readyCondition(ms *v1alpha1.Microservice, obs observed, prev *metav1.Condition) metav1.Condition {
+func readyCondition(ms *v1alpha1.Microservice, obs observed, prev, dbReady *metav1.Condition) metav1.Condition {
 	notReady := func(reason, format string, args ...any) metav1.Condition {
 		return metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: reason, Message: fmt.Sprintf(format, args...)}
+	}
+	var dbReason, dbMessage string
+	if dbReady != nil {
+		dbReason, dbMessage, _ = databaseBlocksReady(*dbReady)
 	}
 	d := obs.deployment
 	switch {
 	case obs.applyErr != nil:
 		return notReady(v1alpha1.ReasonReconcileError, "%s", obs.applyErr.Error())
+	case dbReason == v1alpha1.ReasonDatabaseFailed:
+		// A database that needs a person outweighs any rollout state.
+		return notReady(dbReason, "%s", dbMessage)
 	case d == nil:
 		return notReady(v1alpha1.ReasonRolloutInProgress, "Waiting for the Deployment to be created")
 	case d.Status.ObservedGeneration < d.Generation && !autoscaledAndSettled(ms, prev):
@@ -102,6 +120,10 @@ func readyCondition(ms *v1alpha1.Microservice, obs observed, prev *metav1.Condit
 	}
 	if dc := deploymentCondition(d, appsv1.DeploymentProgressing); dc != nil && dc.Reason == "ProgressDeadlineExceeded" {
 		return notReady(v1alpha1.ReasonProgressDeadlineExceeded, "The rollout failed: %s", dc.Message)
+	}
+	// The app usually cannot start without its database: report that before the rollout.
+	if dbReason != "" {
+		return notReady(dbReason, "%s", dbMessage)
 	}
 	if msg, done := rolloutDone(ms, d); !done {
 		return notReady(v1alpha1.ReasonRolloutInProgress, "%s", msg)

@@ -64,7 +64,7 @@ func TestReadyCondition(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := readyCondition(tc.ms, tc.obs, tc.prev)
+			c := readyCondition(tc.ms, tc.obs, tc.prev, nil)
 			if c.Status != tc.wantStatus || c.Reason != tc.wantReason {
 				t.Fatalf("Ready = %s/%s (%s), want %s/%s", c.Status, c.Reason, c.Message, tc.wantStatus, tc.wantReason)
 			}

@@ -1,14 +1,18 @@
 package controllers
 
 import (
+	"fmt"
+
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/kubeship/kubeship/controllers/resources"
 )
@@ -20,13 +24,26 @@ func CacheOptions() cache.Options {
 	byObject := map[client.Object]cache.ByObject{}
 	for _, obj := range []client.Object{
 		&appsv1.Deployment{}, &corev1.Service{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
+		&corev1.Secret{}, &appsv1.StatefulSet{}, &networkingv1.NetworkPolicy{}, &corev1.PersistentVolumeClaim{},
 	} {
 		byObject[obj] = cache.ByObject{Label: managed}
 	}
 	return cache.Options{ByObject: byObject}
 }
 
-// SetupWithManager registers every kubeship controller with mgr.
-func SetupWithManager(mgr ctrl.Manager) error {
-	return (&MicroserviceReconciler{Client: mgr.GetClient()}).SetupWithManager(mgr)
+// SetupWithManager registers every kubeship controller with mgr. connect opens admin
+// connections to DatabaseServers (dbadmin.Connect outside tests).
+func SetupWithManager(mgr ctrl.Manager, connect Connector) error {
+	ms := &MicroserviceReconciler{
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Connect: connect,
+		Recorder: mgr.GetEventRecorder("kubeship"),
+	}
+	if err := metrics.Registry.Register(readyCollector{reader: mgr.GetCache()}); err != nil {
+		return fmt.Errorf("registering metrics: %w", err)
+	}
+	if err := ms.SetupWithManager(mgr); err != nil {
+		return err
+	}
+	servers := &DatabaseServerReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Connect: connect}
+	return servers.SetupWithManager(mgr)
 }

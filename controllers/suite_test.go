@@ -69,7 +69,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "creating manager:", err)
 			return 1
 		}
-		if err := SetupWithManager(mgr); err != nil {
+		if err := SetupWithManager(mgr, faultyConnect); err != nil {
 			fmt.Fprintln(os.Stderr, "setting up controllers:", err)
 			return 1
 		}
@@ -81,6 +81,7 @@ func TestMain(m *testing.M) {
 				fmt.Fprintln(os.Stderr, "manager stopped:", err)
 			}
 		}()
+		defer func() { _ = sharedPostgres.Stop(); _ = sharedMySQL.Stop() }()
 		return m.Run()
 	}()
 	if err := env.Stop(); err != nil {

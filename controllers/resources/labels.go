@@ -62,5 +62,9 @@ func objectMeta(ms *v1alpha1.Microservice, name string) *metav1ac.ObjectMetaAppl
 
 // labelSelector returns SelectorLabels as an apply configuration.
 func labelSelector(ms *v1alpha1.Microservice) *metav1ac.LabelSelectorApplyConfiguration {
-	return metav1ac.LabelSelector().WithMatchLabels(SelectorLabels(ms))
+	return metav1LabelSelector(SelectorLabels(ms))
+}
+
+func metav1LabelSelector(labels map[string]string) *metav1ac.LabelSelectorApplyConfiguration {
+	return metav1ac.LabelSelector().WithMatchLabels(labels)
 }

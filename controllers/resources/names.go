@@ -14,3 +14,7 @@ const (
 
 // DatabaseSecretName is the name of ms's credentials Secret.
 func DatabaseSecretName(ms *v1alpha1.Microservice) string { return ms.Name + "-db" }
+
+// DatabaseName is the name of ms's dedicated database objects: StatefulSet, headless
+// Service and NetworkPolicy.
+func DatabaseName(ms *v1alpha1.Microservice) string { return ms.Name + "-db" }

@@ -1,0 +1,101 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	appsv1ac "k8s.io/client-go/applyconfigurations/apps/v1"
+	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
+	networkingv1ac "k8s.io/client-go/applyconfigurations/networking/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// reconcileDedicated runs ms's own database server: credentials first (the server is
+// initialised from them), then the headless Service, the StatefulSet and the
+// NetworkPolicy, then claim growth.
+func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
+	secret, _, err := r.ensureCredentials(ctx, ms, func(password string) resources.Credentials {
+		return resources.DedicatedCredentials(ms, password)
+	})
+	if err != nil {
+		return err
+	}
+	obs.database.secret = secret
+
+	svc := &corev1.Service{}
+	found, err := r.getChild(ctx, ms, resources.DatabaseName(ms), svc)
+	if err != nil {
+		return fmt.Errorf("reading database Service: %w", err)
+	}
+	if _, err := applyChild(ctx, r.Client, svc, found, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
+		return fmt.Errorf("applying database Service: %w", err)
+	}
+
+	sts := &appsv1.StatefulSet{}
+	found, err = r.getChild(ctx, ms, resources.DatabaseName(ms), sts)
+	if err != nil {
+		return fmt.Errorf("reading database StatefulSet: %w", err)
+	}
+	claimSize := resources.DatabaseStorage(ms.Spec.Database)
+	if found {
+		claimSize = templateClaimSize(sts, claimSize)
+	}
+	if _, err := applyChild(ctx, r.Client, sts, found, resources.DatabaseStatefulSet(ms, claimSize), appsv1ac.ExtractStatefulSet); err != nil {
+		return fmt.Errorf("applying database StatefulSet: %w", err)
+	}
+	obs.database.statefulSet = sts
+
+	np := &networkingv1.NetworkPolicy{}
+	found, err = r.getChild(ctx, ms, resources.DatabaseName(ms), np)
+	if err != nil {
+		return fmt.Errorf("reading database NetworkPolicy: %w", err)
+	}
+	if _, err := applyChild(ctx, r.Client, np, found, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
+		return fmt.Errorf("applying database NetworkPolicy: %w", err)
+	}
+	obs.database.storageIssue = r.growClaims(ctx, ms)
+	return nil
+}
+
+// templateClaimSize is the storage request of the live claim template, which cannot change.
+func templateClaimSize(sts *appsv1.StatefulSet, fallback resource.Quantity) resource.Quantity {
+	for _, t := range sts.Spec.VolumeClaimTemplates {
+		if t.Name == resources.DataVolume {
+			if q, ok := t.Spec.Resources.Requests[corev1.ResourceStorage]; ok {
+				return q
+			}
+		}
+	}
+	return fallback
+}
+
+// growClaims asks for more space on the existing claims when spec.database.storage
+// grew. Whether a claim can grow depends on its storage class; when it cannot, the
+// reason is returned for status, and the database keeps running at its old size.
+func (r *MicroserviceReconciler) growClaims(ctx context.Context, ms *v1alpha1.Microservice) string {
+	want := resources.DatabaseStorage(ms.Spec.Database)
+	claims := &corev1.PersistentVolumeClaimList{}
+	if err := r.List(ctx, claims, client.InNamespace(ms.Namespace), client.MatchingLabels{resources.LabelDatabase: ms.Name}); err != nil {
+		return fmt.Sprintf("cannot list the database's claims: %v", err)
+	}
+	for i := range claims.Items {
+		pvc := &claims.Items[i]
+		have := pvc.Spec.Resources.Requests[corev1.ResourceStorage]
+		if have.Cmp(want) >= 0 {
+			continue
+		}
+		base := pvc.DeepCopy()
+		pvc.Spec.Resources.Requests[corev1.ResourceStorage] = want
+		if err := r.Patch(ctx, pvc, client.MergeFrom(base)); err != nil {
+			return fmt.Sprintf("claim %s cannot grow from %s to %s: %v", pvc.Name, have.String(), want.String(), err)
+		}
+	}
+	return ""
+}

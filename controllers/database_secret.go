@@ -1,0 +1,84 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// ensureCredentials returns ms's credentials Secret, creating it with a new password
+// when it does not exist. An existing Secret's data is never changed: the database was
+// given that password. A Secret left behind by a deleted Microservice (Retain) is
+// adopted with its data, so it still matches the retained data.
+func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1alpha1.Microservice, credentials func(password string) resources.Credentials) (secret *corev1.Secret, created bool, err error) {
+	secret = &corev1.Secret{}
+	found, err := r.getChild(ctx, ms, resources.DatabaseSecretName(ms), secret)
+	if err != nil {
+		return nil, false, fmt.Errorf("reading credentials Secret: %w", err)
+	}
+	if !found {
+		password, err := generatePassword()
+		if err != nil {
+			return nil, false, err
+		}
+		secret = resources.CredentialsSecret(ms, credentials(password))
+		if err := r.setSecretOwner(ms, secret); err != nil {
+			return nil, false, err
+		}
+		if err := r.Create(ctx, secret, client.FieldOwner(FieldOwner)); err != nil {
+			if apierrors.IsAlreadyExists(err) {
+				return nil, false, fmt.Errorf("a Secret named %s exists that kubeship does not manage (it lacks the label %s=%s): rename it or remove it",
+					resources.DatabaseSecretName(ms), resources.LabelManagedBy, resources.ManagedByKubeship)
+			}
+			return nil, false, fmt.Errorf("creating credentials Secret: %w", err)
+		}
+		return secret, true, nil
+	}
+	// Only the owner reference follows the deletion policy; data stays as it is.
+	base := secret.DeepCopy()
+	if err := r.setSecretOwner(ms, secret); err != nil {
+		return nil, false, err
+	}
+	if !equalOwners(base.OwnerReferences, secret.OwnerReferences) {
+		if err := r.Patch(ctx, secret, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
+			return nil, false, fmt.Errorf("updating credentials Secret owner: %w", err)
+		}
+	}
+	return secret, false, nil
+}
+
+// setSecretOwner makes ms the Secret's controller under deletionPolicy Delete (the
+// garbage collector removes it with ms) and removes that reference under Retain.
+func (r *MicroserviceReconciler) setSecretOwner(ms *v1alpha1.Microservice, secret *corev1.Secret) error {
+	if ms.Spec.Database.DeletionPolicy == v1alpha1.DeletionDelete {
+		return controllerutil.SetControllerReference(ms, secret, r.Scheme())
+	}
+	refs := secret.OwnerReferences[:0]
+	for _, ref := range secret.OwnerReferences {
+		if ref.UID != ms.UID {
+			refs = append(refs, ref)
+		}
+	}
+	secret.OwnerReferences = refs
+	return nil
+}
+
+func equalOwners(a, b []metav1.OwnerReference) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].UID != b[i].UID || (a[i].Controller == nil) != (b[i].Controller == nil) {
+			return false
+		}
+	}
+	return true
+}

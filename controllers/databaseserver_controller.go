@@ -1,0 +1,93 @@
+package controllers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/internal/dbadmin"
+)
+
+// How often a DatabaseServer's admin login is checked again. Admin Secrets are not in
+// the manager's cache (they are not kubeship's), so a changed Secret is seen here.
+const (
+	serverRecheckHealthy = 2 * time.Minute
+	serverRecheckFailing = 20 * time.Second
+)
+
+// DatabaseServerReconciler reports whether kubeship can log in to each DatabaseServer.
+type DatabaseServerReconciler struct {
+	client.Client
+	// APIReader reads admin Secrets without caching them.
+	APIReader client.Reader
+	Connect   Connector
+}
+
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
+
+// Reconcile logs in with the admin credentials and records the outcome in Ready.
+func (r *DatabaseServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
+	server := &v1alpha1.DatabaseServer{}
+	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	ready := r.check(ctx, server)
+	ready.ObservedGeneration = server.Generation
+
+	st := *server.Status.DeepCopy()
+	st.ObservedGeneration = server.Generation
+	meta.SetStatusCondition(&st.Conditions, ready)
+	if !equality.Semantic.DeepEqual(server.Status, st) {
+		base := server.DeepCopy()
+		server.Status = st
+		err := r.Status().Patch(ctx, server, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{}))
+		if err != nil && !apierrors.IsConflict(err) {
+			return ctrl.Result{}, fmt.Errorf("writing status: %w", err)
+		}
+	}
+	if ready.Status == metav1.ConditionTrue {
+		return ctrl.Result{RequeueAfter: serverRecheckHealthy}, nil
+	}
+	return ctrl.Result{RequeueAfter: serverRecheckFailing}, nil
+}
+
+// check logs in and pings; the condition's reason says what went wrong.
+func (r *DatabaseServerReconciler) check(ctx context.Context, server *v1alpha1.DatabaseServer) metav1.Condition {
+	c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse}
+	admin, err := connectServer(ctx, r.APIReader, r.Connect, server)
+	if err == nil {
+		err = admin.Ping(ctx)
+		_ = admin.Close()
+	}
+	var secretErr *adminSecretError
+	switch {
+	case err == nil:
+		c.Status, c.Reason, c.Message = metav1.ConditionTrue, v1alpha1.ReasonConnected, fmt.Sprintf("Logged in to %s:%d", server.Spec.Host, server.Spec.Port)
+	case errors.As(err, &secretErr):
+		c.Reason, c.Message = secretErr.reason, secretErr.message
+	case dbadmin.IsAuthError(err):
+		c.Reason, c.Message = v1alpha1.ReasonAuthenticationFailed, err.Error()
+	default:
+		c.Reason, c.Message = v1alpha1.ReasonUnreachable, err.Error()
+	}
+	return c
+}
+
+// SetupWithManager registers the reconciler.
+func (r *DatabaseServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.DatabaseServer{}).
+		Named("databaseserver").
+		Complete(r)
+}

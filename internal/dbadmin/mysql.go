@@ -1,0 +1,264 @@
+package dbadmin
+
+import (
+	"context"
+	"crypto/tls"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+)
+
+// maxMySQLDBChars is MySQL's and MariaDB's database name limit, in characters.
+const maxMySQLDBChars = 64
+
+type myAdmin struct {
+	db        *sql.DB
+	connector driver.Connector
+	user      string
+	secrets   []string // the admin password
+
+	stepHook func(step string) error // tests only
+}
+
+// mysqlConfig builds the driver config. InterpolateParams makes the driver substitute `?`
+// itself, with its escaping (it honours NO_BACKSLASH_ESCAPES), so account names and passwords
+// can be placeholders in CREATE USER, ALTER USER and GRANT, where server-side prepared
+// statements take no parameters. MultiStatements stays off.
+func mysqlConfig(cfg Config) *mysql.Config {
+	mc := mysql.NewConfig()
+	mc.User, mc.Passwd = cfg.Username, cfg.Password
+	mc.Net, mc.Addr = "tcp", net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port))
+	mc.Timeout = cfg.connectTimeout()
+	mc.InterpolateParams = true
+	mc.Logger = &mysql.NopLogger{} // errors are returned; the driver's own log lines go nowhere
+	switch cfg.sslMode() {
+	case SSLRequire:
+		mc.TLS = &tls.Config{InsecureSkipVerify: true} // the driver's tls=skip-verify
+	case SSLVerifyFull:
+		mc.TLS = &tls.Config{ServerName: cfg.Host, RootCAs: cfg.RootCAs, MinVersion: tls.VersionTLS12} // tls=true
+	}
+	return mc
+}
+
+func connectMySQL(ctx context.Context, cfg Config) (Admin, error) {
+	connector, err := mysql.NewConnector(mysqlConfig(cfg))
+	if err != nil {
+		return nil, &Error{Op: "reading connection settings", msg: redact(err.Error(), cfg.Password), err: ErrInvalid}
+	}
+	a := &myAdmin{db: sql.OpenDB(connector), connector: connector, user: cfg.Username, secrets: []string{cfg.Password}}
+	a.db.SetMaxOpenConns(4)
+	a.db.SetMaxIdleConns(1)
+	a.db.SetConnMaxIdleTime(time.Minute)
+	if err := a.db.PingContext(ctx); err != nil {
+		a.db.Close()
+		return nil, a.fail(ctx, "logging in as admin", err)
+	}
+	return a, nil
+}
+
+func (a *myAdmin) fail(ctx context.Context, op string, err error, secrets ...string) error {
+	return wrapErr(ctx, op, err, append(secrets, a.secrets...)...)
+}
+
+func (a *myAdmin) Ping(ctx context.Context) error {
+	c, err := a.connector.Connect(ctx)
+	if err != nil {
+		return a.fail(ctx, "logging in as admin", err)
+	}
+	defer c.Close()
+	if p, ok := c.(driver.Pinger); ok {
+		return a.fail(ctx, "pinging as admin", p.Ping(ctx))
+	}
+	return nil
+}
+
+func (a *myAdmin) Close() error { return a.db.Close() }
+
+// checkMySQLNames applies MySQL's identifier rules: at most 64 characters for a database (32
+// for a user), no characters outside the Basic Multilingual Plane, no trailing space in a
+// database name, and the database name must still fit in 64 once GRANT's wildcards are escaped.
+func checkMySQLNames(db, user string) error {
+	if err := errors.Join(checkName("database name", db, 0, maxMySQLDBChars), checkName("user name", user, 0, MaxMySQLUserLength)); err != nil {
+		return err
+	}
+	for _, n := range [][2]string{{"database name", db}, {"user name", user}} {
+		for _, r := range n[1] {
+			if r > 0xFFFF {
+				return invalidf("%s %q has a character beyond U+FFFF, which MySQL identifiers cannot hold", n[0], n[1])
+			}
+		}
+	}
+	switch {
+	case strings.HasSuffix(db, " "):
+		return invalidf("database name %q ends with a space", db)
+	case myGrantLen(db) > maxMySQLDBChars:
+		return invalidf("database name %q takes %d characters in GRANT once `_`, `%%` and `\\` are escaped; MySQL allows %d",
+			db, myGrantLen(db), maxMySQLDBChars)
+	}
+	return nil
+}
+
+func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password string) error {
+	if err := checkMySQLNames(db, user); err != nil {
+		return err
+	}
+	if err := checkText("password", password); err != nil {
+		return err
+	}
+	conn, _, err := a.begin(ctx, user)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	exec := func(ctx context.Context, op, query string, args ...any) error {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return a.fail(ctx, op, err, password)
+	}
+	return runSteps(ctx, a.stepHook, []step{
+		{"create-user", func(ctx context.Context) error {
+			// With its password from the start: a user made without one could log in with none.
+			return exec(ctx, fmt.Sprintf("creating user %q", user), "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", user, password)
+		}},
+		{"set-password", func(ctx context.Context) error {
+			return exec(ctx, fmt.Sprintf("setting the password of user %q", user), "ALTER USER ?@'%' IDENTIFIED BY ?", user, password)
+		}},
+		{"create-database", func(ctx context.Context) error {
+			// utf8mb4 explicitly: MariaDB's default character set is still latin1.
+			return exec(ctx, fmt.Sprintf("creating database %q", db), "CREATE DATABASE IF NOT EXISTS "+myIdent(db)+" CHARACTER SET utf8mb4")
+		}},
+		{"grant", func(ctx context.Context) error {
+			return exec(ctx, fmt.Sprintf("granting database %q to user %q", db, user),
+				"GRANT ALL PRIVILEGES ON "+myGrantDB(db)+".* TO ?@'%'", user)
+		}},
+	})
+}
+
+func (a *myAdmin) DropDatabase(ctx context.Context, db, user string) error {
+	if err := checkMySQLNames(db, user); err != nil {
+		return err
+	}
+	conn, exists, err := a.begin(ctx, user)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	exec := func(ctx context.Context, op, query string, args ...any) error {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return a.fail(ctx, op, err)
+	}
+	return runSteps(ctx, a.stepHook, []step{
+		{"drop-user", func(ctx context.Context) error {
+			// First, so that the sessions ended next cannot come back.
+			if !exists {
+				return nil
+			}
+			return exec(ctx, fmt.Sprintf("dropping user %q", user), "DROP USER IF EXISTS ?@'%'", user)
+		}},
+		{"end-sessions", func(ctx context.Context) error {
+			// A dropped user's sessions live on (with their rights) until they disconnect.
+			return a.endSessions(ctx, conn, user)
+		}},
+		{"drop-database", func(ctx context.Context) error {
+			return exec(ctx, fmt.Sprintf("dropping database %q", db), "DROP DATABASE IF EXISTS "+myIdent(db))
+		}},
+	})
+}
+
+func (a *myAdmin) endSessions(ctx context.Context, conn *sql.Conn, user string) error {
+	op := fmt.Sprintf("ending the sessions of user %q", user)
+	rows, err := conn.QueryContext(ctx, "SELECT ID FROM information_schema.PROCESSLIST WHERE USER = ? AND ID <> CONNECTION_ID()", user)
+	if err != nil {
+		return a.fail(ctx, op, err)
+	}
+	var ids []int64
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return a.fail(ctx, op, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return a.fail(ctx, op, err)
+	}
+	for _, id := range ids {
+		_, err := conn.ExecContext(ctx, "KILL CONNECTION ?", id)
+		var myErr *mysql.MySQLError
+		if err != nil && !(errors.As(err, &myErr) && myErr.Number == 1094) { // 1094: gone meanwhile
+			return a.fail(ctx, op, err)
+		}
+	}
+	return nil
+}
+
+// begin takes a connection, finds out whether user@'%' exists, and refuses to go on if it is
+// the admin or holds more than database- or table-level grants (we only ever grant ALL on one
+// database). MySQL databases have no owner, so unlike PostgreSQL there is nothing to check for
+// the database.
+func (a *myAdmin) begin(ctx context.Context, user string) (*sql.Conn, bool, error) {
+	conn, err := a.db.Conn(ctx)
+	if err != nil {
+		return nil, false, a.fail(ctx, "connecting as admin", err)
+	}
+	fail := func(err error) (*sql.Conn, bool, error) {
+		conn.Close()
+		return nil, false, err
+	}
+	if user == a.user {
+		return fail(conflictf("user %q is the admin user", user))
+	}
+	grants, err := showGrants(ctx, conn, user)
+	var myErr *mysql.MySQLError
+	if errors.As(err, &myErr) && myErr.Number == 1141 { // no such grant: the user does not exist
+		return conn, false, nil
+	}
+	if err != nil {
+		return fail(a.fail(ctx, fmt.Sprintf("reading the grants of user %q", user), err))
+	}
+	if grantsElevated(grants) {
+		return fail(conflictf("user %q has server-wide privileges or roles; refusing to manage it", user))
+	}
+	return conn, true, nil
+}
+
+// showGrants returns SHOW GRANTS FOR user@'%'. MariaDB reports a missing user (1141) only
+// once the rows are read, MySQL when the query is sent.
+func showGrants(ctx context.Context, conn *sql.Conn, user string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, "SHOW GRANTS FOR ?@'%'", user)
+	if err != nil {
+		return nil, err
+	}
+	var grants []string
+	for rows.Next() {
+		var g string
+		if err := rows.Scan(&g); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		grants = append(grants, g)
+	}
+	return grants, errors.Join(rows.Err(), rows.Close())
+}
+
+// grantsElevated reports whether SHOW GRANTS lines give more than USAGE on *.* plus grants on
+// single databases or tables: any global privilege, GRANT OPTION, PROXY, or a granted role.
+func grantsElevated(lines []string) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l, "GRANT USAGE ON *.* TO ") {
+			continue
+		}
+		if !strings.HasPrefix(l, "GRANT ") || strings.HasPrefix(l, "GRANT PROXY ") || !strings.Contains(l, " ON ") ||
+			strings.Contains(l, " ON *.* ") || strings.Contains(l, " WITH GRANT OPTION") {
+			return true
+		}
+	}
+	return false
+}

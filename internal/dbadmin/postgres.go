@@ -1,0 +1,274 @@
+package dbadmin
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+type pgAdmin struct {
+	db        *sql.DB
+	connector driver.Connector
+	secrets   []string // the admin password
+	version   int      // server_version_num, e.g. 150018
+	super     bool     // the admin is a superuser (not so on most managed services)
+
+	stepHook func(step string) error // tests only
+}
+
+// pgConnConfig builds the pgx config. The password is set on the parsed config, never put
+// into a connection string, so no parse error can contain it.
+func pgConnConfig(cfg Config) (*pgx.ConnConfig, error) {
+	dbname := cfg.AdminDatabase
+	if dbname == "" {
+		dbname = "postgres"
+	}
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.User(cfg.Username),
+		Host:     net.JoinHostPort(cfg.Host, strconv.Itoa(cfg.Port)),
+		Path:     "/" + dbname,
+		RawQuery: url.Values{"sslmode": {cfg.sslMode()}, "application_name": {"kubeship"}}.Encode(),
+	}
+	cc, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return nil, &Error{Op: "reading connection settings", msg: redact(err.Error(), cfg.Password), err: ErrInvalid}
+	}
+	cc.Password = cfg.Password
+	cc.ConnectTimeout = cfg.connectTimeout()
+	// Unnamed statements only: nothing the admin runs is cached in either process.
+	cc.DefaultQueryExecMode = pgx.QueryExecModeDescribeExec
+	if cfg.RootCAs != nil {
+		for _, tc := range append([]*pgconn.FallbackConfig{{TLSConfig: cc.TLSConfig}}, cc.Fallbacks...) {
+			if tc.TLSConfig != nil {
+				tc.TLSConfig.RootCAs = cfg.RootCAs
+			}
+		}
+	}
+	return cc, nil
+}
+
+func connectPostgres(ctx context.Context, cfg Config) (Admin, error) {
+	cc, err := pgConnConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	connector := stdlib.GetConnector(*cc)
+	a := &pgAdmin{db: sql.OpenDB(connector), connector: connector, secrets: []string{cfg.Password}}
+	a.db.SetMaxOpenConns(4)
+	a.db.SetMaxIdleConns(1)
+	a.db.SetConnMaxIdleTime(time.Minute)
+	err = a.db.QueryRowContext(ctx,
+		"SELECT current_setting('server_version_num')::int, rolsuper FROM pg_roles WHERE rolname = current_user",
+	).Scan(&a.version, &a.super)
+	if err != nil {
+		a.db.Close()
+		return nil, a.fail(ctx, "logging in as admin", err)
+	}
+	return a, nil
+}
+
+func (a *pgAdmin) fail(ctx context.Context, op string, err error, secrets ...string) error {
+	return wrapErr(ctx, op, err, append(secrets, a.secrets...)...)
+}
+
+func (a *pgAdmin) Ping(ctx context.Context) error {
+	c, err := a.connector.Connect(ctx)
+	if err != nil {
+		return a.fail(ctx, "logging in as admin", err)
+	}
+	defer c.Close()
+	if p, ok := c.(driver.Pinger); ok {
+		return a.fail(ctx, "pinging as admin", p.Ping(ctx))
+	}
+	return nil
+}
+
+func (a *pgAdmin) Close() error { return a.db.Close() }
+
+func checkPGNames(db, role string) error {
+	return errors.Join(checkName("database name", db, MaxNameLength, 0), checkName("role name", role, MaxNameLength, 0))
+}
+
+func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string) error {
+	if err := checkPGNames(db, role); err != nil {
+		return err
+	}
+	literal, secrets, err := pgPassword(password)
+	if err != nil {
+		return err
+	}
+	conn, st, err := a.begin(ctx, db, role)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	exec := func(ctx context.Context, op, query string, args ...any) error {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return a.fail(ctx, op, err, secrets...)
+	}
+	r, d := pgIdent(role), pgIdent(db)
+	return runSteps(ctx, a.stepHook, []step{
+		{"create-role", func(ctx context.Context) error {
+			if st.roleExists {
+				return nil
+			}
+			err := exec(ctx, fmt.Sprintf("creating role %q", role),
+				"CREATE ROLE "+r+" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
+			return ignoreCode(err, "42710") // duplicate_object: made meanwhile
+		}},
+		{"set-password", func(ctx context.Context) error {
+			// Not NOSUPERUSER etc. here: before PostgreSQL 16 naming those attributes in ALTER
+			// ROLE needs a superuser; begin has checked the role does not hold them.
+			return exec(ctx, fmt.Sprintf("setting the password of role %q", role),
+				"ALTER ROLE "+r+" WITH LOGIN NOCREATEDB NOCREATEROLE PASSWORD"+literal)
+		}},
+		{"admin-membership", func(ctx context.Context) error {
+			if a.super {
+				return nil
+			}
+			// A non-superuser admin must be a member to give the role a database and, later,
+			// to end its sessions and drop what it owns.
+			return exec(ctx, fmt.Sprintf("granting role %q to the admin", role), "GRANT "+r+" TO CURRENT_USER")
+		}},
+		{"create-database", func(ctx context.Context) error {
+			if st.dbExists {
+				return nil
+			}
+			// Closed until PUBLIC's default CONNECT is revoked, so no other role can slip in
+			// if we stop between the two.
+			err := exec(ctx, fmt.Sprintf("creating database %q", db),
+				"CREATE DATABASE "+d+" OWNER "+r+" ALLOW_CONNECTIONS false")
+			return ignoreCode(err, "42P04") // duplicate_database: made meanwhile
+		}},
+		{"revoke-public", func(ctx context.Context) error {
+			return exec(ctx, fmt.Sprintf("revoking PUBLIC's rights on database %q", db), "REVOKE ALL ON DATABASE "+d+" FROM PUBLIC")
+		}},
+		{"allow-connections", func(ctx context.Context) error {
+			return exec(ctx, fmt.Sprintf("opening database %q", db), "ALTER DATABASE "+d+" ALLOW_CONNECTIONS true")
+		}},
+	})
+}
+
+func (a *pgAdmin) DropDatabase(ctx context.Context, db, role string) error {
+	if err := checkPGNames(db, role); err != nil {
+		return err
+	}
+	conn, st, err := a.begin(ctx, db, role)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	exec := func(ctx context.Context, op, query string, args ...any) error {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return a.fail(ctx, op, err)
+	}
+	r, d := pgIdent(role), pgIdent(db)
+	return runSteps(ctx, a.stepHook, []step{
+		{"drop-database", func(ctx context.Context) error {
+			if !st.dbExists {
+				return nil
+			}
+			op := fmt.Sprintf("dropping database %q", db)
+			if a.version >= 130000 {
+				return exec(ctx, op, "DROP DATABASE IF EXISTS "+d+" WITH (FORCE)")
+			}
+			if err := exec(ctx, op, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", db); err != nil {
+				return err
+			}
+			return exec(ctx, op, "DROP DATABASE IF EXISTS "+d)
+		}},
+		{"disable-login", func(ctx context.Context) error {
+			if !st.roleExists {
+				return nil
+			}
+			// So that the sessions ended next cannot come back.
+			return exec(ctx, fmt.Sprintf("disabling login of role %q", role), "ALTER ROLE "+r+" NOLOGIN")
+		}},
+		{"end-role-sessions", func(ctx context.Context) error {
+			if !st.roleExists {
+				return nil
+			}
+			return exec(ctx, fmt.Sprintf("ending the sessions of role %q", role),
+				"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()", role)
+		}},
+		{"drop-owned", func(ctx context.Context) error {
+			if !st.roleExists {
+				return nil
+			}
+			// Objects the role made in the admin's database, and its grants.
+			return exec(ctx, fmt.Sprintf("dropping what role %q owns", role), "DROP OWNED BY "+r)
+		}},
+		{"drop-role", func(ctx context.Context) error {
+			if !st.roleExists {
+				return nil
+			}
+			return exec(ctx, fmt.Sprintf("dropping role %q", role), "DROP ROLE IF EXISTS "+r)
+		}},
+	})
+}
+
+// pgState is what the server holds under the names, read before any change.
+type pgState struct {
+	roleExists, roleIsAdmin, roleElevated bool
+	dbExists                              bool
+	dbOwner                               string
+}
+
+// begin takes a connection, reads the state of role and database, and refuses to go on if
+// either is not ours to manage: the admin itself, a role with server-wide attributes or any
+// role membership (we never grant either), or a database owned by another role.
+func (a *pgAdmin) begin(ctx context.Context, db, role string) (*sql.Conn, pgState, error) {
+	var st pgState
+	conn, err := a.db.Conn(ctx)
+	if err != nil {
+		return nil, st, a.fail(ctx, "connecting as admin", err)
+	}
+	err = conn.QueryRowContext(ctx, `
+		SELECT r.oid IS NOT NULL,
+		       COALESCE(r.rolname = current_user, false),
+		       COALESCE(r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb
+		                OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid), false),
+		       d.oid IS NOT NULL,
+		       COALESCE(pg_get_userbyid(d.datdba), '')
+		FROM (SELECT 1) AS one
+		LEFT JOIN pg_roles r ON r.rolname = $1
+		LEFT JOIN pg_database d ON d.datname = $2`, role, db,
+	).Scan(&st.roleExists, &st.roleIsAdmin, &st.roleElevated, &st.dbExists, &st.dbOwner)
+	if err != nil {
+		conn.Close()
+		return nil, st, a.fail(ctx, fmt.Sprintf("looking up role %q and database %q", role, db), err)
+	}
+	switch {
+	case st.roleIsAdmin:
+		err = conflictf("role %q is the admin role", role)
+	case st.roleElevated:
+		err = conflictf("role %q has server-wide attributes or role memberships; refusing to manage it", role)
+	case st.dbExists && st.dbOwner != role:
+		err = conflictf("database %q belongs to role %q, not %q", db, st.dbOwner, role)
+	}
+	if err != nil {
+		conn.Close()
+		return nil, st, err
+	}
+	return conn, st, nil
+}
+
+// ignoreCode drops an error with the given SQLSTATE.
+func ignoreCode(err error, code string) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == code {
+		return nil
+	}
+	return err
+}

@@ -1,0 +1,176 @@
+package testdb
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// pgBinGlob is where Debian's postgresql-NN packages put their server binaries.
+var pgBinGlob = "/usr/lib/postgresql/*/bin"
+
+// pgBinDirEnv names a directory holding initdb and postgres, for machines that keep them
+// elsewhere (other distributions, a source build).
+const pgBinDirEnv = "KUBESHIP_TESTDB_PG_BINDIR"
+
+const adminUser = "kubeship_admin"
+
+type pgBinaries struct{ initdb, postgres string }
+
+// findPostgres looks for initdb and postgres: in $KUBESHIP_TESTDB_PG_BINDIR, then the newest
+// /usr/lib/postgresql/<version>/bin, then $PATH.
+func findPostgres() (pgBinaries, error) {
+	var dirs []string
+	if dir := os.Getenv(pgBinDirEnv); dir != "" {
+		dirs = append(dirs, dir)
+	}
+	versioned, _ := filepath.Glob(pgBinGlob)
+	sort.Slice(versioned, func(i, j int) bool { return pgDirVersion(versioned[i]) > pgDirVersion(versioned[j]) })
+	dirs = append(dirs, versioned...)
+	for _, dir := range dirs {
+		b := pgBinaries{initdb: filepath.Join(dir, "initdb"), postgres: filepath.Join(dir, "postgres")}
+		if isExecutable(b.initdb) && isExecutable(b.postgres) {
+			return b, nil
+		}
+	}
+	initdb, err1 := exec.LookPath("initdb")
+	postgres, err2 := exec.LookPath("postgres")
+	if err1 == nil && err2 == nil {
+		return pgBinaries{initdb: initdb, postgres: postgres}, nil
+	}
+	return pgBinaries{}, fmt.Errorf("testdb: PostgreSQL server binaries (initdb, postgres) not found in %s or $PATH: "+
+		"install them with `apt-get install -y postgresql` (Debian/Ubuntu), or point %s at their directory",
+		pgBinGlob, pgBinDirEnv)
+}
+
+// pgDirVersion returns the major version in /usr/lib/postgresql/<version>/bin, or 0.
+func pgDirVersion(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0
+}
+
+// NewPostgres starts a PostgreSQL server; the caller must Stop it. Most tests want
+// StartPostgres or Shared instead.
+func NewPostgres() (*Server, error) {
+	began := time.Now()
+	bins, err := findPostgres()
+	if err != nil {
+		return nil, err
+	}
+	acct, err := serviceAccount("postgres", "postgresql")
+	if err != nil {
+		return nil, err
+	}
+	dir, err := makeDir("kubeship-pg-", acct)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{Engine: EnginePostgres, Host: "127.0.0.1", User: adminUser, dir: dir, Version: binaryVersion(bins.postgres)}
+	if err := startPostgres(s, bins, acct); err != nil {
+		_ = s.Stop()
+		return nil, err
+	}
+	s.StartupTime = time.Since(began)
+	return s, nil
+}
+
+func startPostgres(s *Server, bins pgBinaries, acct account) error {
+	var err error
+	if s.Password, err = randomPassword(); err != nil {
+		return err
+	}
+	pwFile, data := filepath.Join(s.dir, "pwfile"), filepath.Join(s.dir, "data")
+	if err := acct.writeFile(pwFile, []byte(s.Password+"\n")); err != nil {
+		return err
+	}
+	// scram-sha-256 for every connection (local and host), as on a real server; no fsync,
+	// because the data is thrown away.
+	err = runTool(acct, s.dir, 2*time.Minute, bins.initdb, "-D", data, "-U", s.User, "--pwfile="+pwFile,
+		"--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
+	os.Remove(pwFile)
+	if err != nil {
+		return err
+	}
+	certs, err := newServerCerts()
+	if err != nil {
+		return err
+	}
+	certPath, keyPath, err := certs.write(acct, s.dir)
+	if err != nil {
+		return err
+	}
+	s.CACertPEM = certs.caPEM
+
+	for attempt := 1; ; attempt++ {
+		if s.Port, err = freePort(); err != nil {
+			return err
+		}
+		// SIGINT is PostgreSQL's fast shutdown; SIGQUIT (immediate) if the test binary dies.
+		s.proc, err = startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGINT, syscall.SIGQUIT,
+			bins.postgres, "-D", data, "-p", strconv.Itoa(s.Port),
+			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir,
+			"-c", "ssl=on", "-c", "ssl_cert_file="+certPath, "-c", "ssl_key_file="+keyPath,
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+		if err != nil {
+			return err
+		}
+		err = waitReady(s.proc, func(ctx context.Context) error { return pingPostgres(ctx, s) })
+		if err == nil {
+			return nil
+		}
+		if attempt < 3 && s.proc.exited() && bindFailed(s.proc) {
+			continue
+		}
+		return fmt.Errorf("testdb: postgres %v\n%s", err, s.proc.logTail(30))
+	}
+}
+
+// pingPostgres logs in as the admin over TCP.
+func pingPostgres(ctx context.Context, s *Server) error {
+	u := url.URL{Scheme: "postgres", User: url.User(s.User), Host: s.Addr(), Path: "/postgres", RawQuery: "sslmode=disable"}
+	cfg, err := pgx.ParseConfig(u.String())
+	if err != nil {
+		return err
+	}
+	cfg.Password = s.Password
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return conn.Close(ctx)
+}
+
+// binaryVersion runs `<binary> --version` and returns the version number it prints, e.g.
+// "15.18" from "postgres (PostgreSQL) 15.18 (Debian ...)" or "10.11.19-MariaDB-..." from
+// "mariadbd  Ver 10.11.19-MariaDB-... for debian-linux-gnu".
+func binaryVersion(binary string) string {
+	out, err := exec.Command(binary, "--version").Output()
+	if err != nil {
+		return "unknown"
+	}
+	fields := strings.Fields(string(out))
+	for i, f := range fields {
+		if f == "Ver" && i+1 < len(fields) {
+			return fields[i+1]
+		}
+		if f == "(PostgreSQL)" && i+1 < len(fields) {
+			return fields[i+1]
+		}
+	}
+	return strings.TrimSpace(string(out))
+}

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -34,7 +35,18 @@ var (
 	mgrClient  client.Client // the manager's cached client, what the reconciler reads
 	testScheme = runtime.NewScheme()
 	nsCounter  atomic.Int64
+	// metricsAddr is where the manager serves metrics (plain HTTP in tests).
+	metricsAddr string
 )
+
+func freeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
 
 func TestMain(m *testing.M) {
 	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
@@ -55,6 +67,11 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := func() int {
+		metricsAddr, err = freeAddress()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "finding a free port:", err)
+			return 1
+		}
 		k8s, err = client.New(cfg, client.Options{Scheme: testScheme})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "creating client:", err)
@@ -62,7 +79,7 @@ func TestMain(m *testing.M) {
 		}
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 			Scheme:  testScheme,
-			Metrics: metricsserver.Options{BindAddress: "0"},
+			Metrics: metricsserver.Options{BindAddress: metricsAddr},
 			Cache:   CacheOptions(),
 		})
 		if err != nil {

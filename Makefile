@@ -43,8 +43,15 @@ envtest: ## Build (or reuse) kube-apiserver and etcd from source for envtest.
 	@hack/controlplane.sh envtest-assets >/dev/null
 
 .PHONY: test
-test: manifests generate vet envtest ## Run unit and envtest tests against the kube-apiserver built from source.
+test: test-unit test-e2e ## Run every test: unit and envtest, then end-to-end on the local cluster.
+
+.PHONY: test-unit
+test-unit: manifests generate vet envtest ## Run unit and envtest tests against the kube-apiserver built from source.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test $(GO_TEST_FLAGS) ./...
+
+.PHONY: test-e2e
+test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster.
+	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
 
 .PHONY: bench
 bench: envtest ## Run the benchmarks.
@@ -57,8 +64,8 @@ build: manifests generate fmt vet ## Build the manager binary.
 	go build -o $(LOCALBIN)/manager .
 
 .PHONY: run
-run: manifests generate ## Run the manager against the cluster in KUBECONFIG.
-	go run . --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=0
+run: manifests generate ## Run the manager: on the cluster in KUBECONFIG, or on the local cluster when none answers.
+	hack/run.sh
 
 .PHONY: docker-build
 docker-build: ## Build the manager's container image (needs a Docker engine).
@@ -82,6 +89,8 @@ deploy: manifests ## Deploy the operator to the cluster in KUBECONFIG (image $(I
 .PHONY: undeploy
 undeploy: ## Remove the operator from the cluster.
 	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+
+include hack/cluster.mk
 
 ##@ Tools
 

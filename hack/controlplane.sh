@@ -21,12 +21,18 @@ declare -A MODULE=(
   [kube-controller-manager]=kubernetes
   [kube-scheduler]=kubernetes
   [etcd]=etcd
+  [kwok]=kwok
+  [kwokctl]=kwok
+  [metrics-server]=metrics-server
 )
 declare -A PACKAGE=(
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
   [etcd]=go.etcd.io/etcd/server/v3
+  [kwok]=sigs.k8s.io/kwok/cmd/kwok
+  [kwokctl]=sigs.k8s.io/kwok/cmd/kwokctl
+  [metrics-server]=sigs.k8s.io/metrics-server/cmd/metrics-server
 )
 ENVTEST_SET=(etcd kube-apiserver)
 
@@ -41,6 +47,11 @@ ldflags_for() {
         flags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
       done
       echo "-s -w$flags" ;;
+    metrics-server)
+      # Unstamped it reports v0.0.0-master; take the version pinned in its go.mod.
+      local ver; ver=$(awk '$1 == "sigs.k8s.io/metrics-server" {print $2}' \
+        "$ROOT/hack/controlplane/metrics-server/go.mod")
+      echo "-s -w -X k8s.io/client-go/pkg/version.gitVersion=$ver" ;;
     *) echo "-s -w" ;;
   esac
 }

@@ -1,0 +1,84 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
+)
+
+// BenchmarkConvergedPass measures what a resync costs per Microservice once it has
+// converged: kubeship's pass (compares the fields it owns in the cached children and
+// sends nothing) against applying every child on each pass, side by side.
+func BenchmarkConvergedPass(b *testing.B) {
+	ctx := context.Background()
+	ns := fmt.Sprintf("bench-%d", time.Now().UnixNano()%100000)
+	if err := k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+		b.Fatal(err)
+	}
+	ms := newMicroservice(ns, "steady")
+	ms.Spec.Env = []corev1.EnvVar{{Name: "A", Value: "1"}}
+	if err := k8s.Create(ctx, ms); err != nil {
+		b.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(ms)
+	waitFor(b, func() bool { return k8s.Get(ctx, key, &appsv1.Deployment{}) == nil })
+	d := &appsv1.Deployment{}
+	_ = k8s.Get(ctx, key, d)
+	d.Status = appsv1.DeploymentStatus{ObservedGeneration: d.Generation, Replicas: 1, UpdatedReplicas: 1, ReadyReplicas: 1, AvailableReplicas: 1,
+		Conditions: []appsv1.DeploymentCondition{{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue}}}
+	if err := k8s.Status().Update(ctx, d); err != nil {
+		b.Fatal(err)
+	}
+	waitFor(b, func() bool {
+		got := &v1alpha1.Microservice{}
+		cached := &v1alpha1.Microservice{}
+		return k8s.Get(ctx, key, got) == nil && meta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionReady) &&
+			mgrClient.Get(ctx, key, cached) == nil && cached.ResourceVersion == got.ResourceVersion
+	})
+	r := &MicroserviceReconciler{Client: mgrClient}
+	req := ctrl.Request{NamespacedName: key}
+
+	b.Run("kubeship-pass", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := r.Reconcile(ctx, req); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("apply-every-child", func(b *testing.B) {
+		for b.Loop() {
+			cur := &v1alpha1.Microservice{}
+			if err := mgrClient.Get(ctx, key, cur); err != nil {
+				b.Fatal(err)
+			}
+			if err := mgrClient.Apply(ctx, resources.Deployment(cur), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+				b.Fatal(err)
+			}
+			if err := mgrClient.Apply(ctx, resources.Service(cur), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
+
+func waitFor(b *testing.B, cond func() bool) {
+	b.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			b.Fatal("timed out waiting for the Microservice to converge")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,83 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+var nsCounter atomic.Int64
+
+// newNamespace makes a namespace that enforces the restricted Pod Security Standard, so
+// every pod kubeship creates is proven to pass it.
+func newNamespace(t *testing.T) string {
+	t.Helper()
+	ns := fmt.Sprintf("e2e-%d-%d", time.Now().Unix()%100000, nsCounter.Add(1))
+	mustKubectl(t, "create", "namespace", ns)
+	mustKubectl(t, "label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
+	t.Cleanup(func() { _, _ = kubectl("delete", "namespace", ns, "--wait=false") })
+	return ns
+}
+
+func mustKubectl(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := kubectl(args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sample(name string) string {
+	return filepath.Join(repoRoot, "config", "samples", name)
+}
+
+// eventually retries check every 250ms until it returns nil or timeout passes.
+func eventually(t *testing.T, timeout time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var err error
+	for {
+		if err = check(); err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not true after %s: %v", timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+// jsonpath reads one field of an object.
+func jsonpath(ns, object, path string) (string, error) {
+	return kubectl("get", "-n", ns, object, "-o", "jsonpath="+path)
+}
+
+func expectField(ns, object, path, want string) func() error {
+	return func() error {
+		got, err := jsonpath(ns, object, path)
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(got) != want {
+			return fmt.Errorf("%s %s = %q, want %q", object, path, got, want)
+		}
+		return nil
+	}
+}
+
+// writeManifest writes a manifest for the test and returns its path.
+func writeManifest(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "manifest.yaml")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}

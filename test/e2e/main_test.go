@@ -1,0 +1,111 @@
+//go:build e2e
+
+// Package e2e drives kubeship as users do: the manager runs as its own process against
+// the local cluster (hack/cluster.sh: a real control plane with KWOK's fake nodes), and
+// every check goes through the real kubectl binary.
+package e2e
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var (
+	repoRoot   string
+	kubeconfig string
+	manager    *managerProcess
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	var err error
+	repoRoot, err = filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return fail("locating the repository: %v", err)
+	}
+	// E2E_KUBECONFIG runs against an existing cluster; otherwise the local one is started
+	// here and stopped at the end, so the suite leaves no process behind.
+	if kubeconfig = os.Getenv("E2E_KUBECONFIG"); kubeconfig == "" {
+		out, err := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "up").Output()
+		if err != nil {
+			return fail("starting the local cluster: %v", err)
+		}
+		kubeconfig = strings.TrimSpace(lastLine(string(out)))
+		defer func() {
+			if err := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "down").Run(); err != nil {
+				fmt.Fprintln(os.Stderr, "stopping the local cluster:", err)
+			}
+		}()
+	}
+	if _, err := kubectl("apply", "--server-side", "--force-conflicts", "-f", filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
+		return fail("installing CRDs: %v", err)
+	}
+	if _, err := kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
+		return fail("waiting for CRDs: %v", err)
+	}
+	dir, err := os.MkdirTemp("", "kubeship-e2e-")
+	if err != nil {
+		return fail("temp dir: %v", err)
+	}
+	defer os.RemoveAll(dir)
+	manager, err = buildManager(dir)
+	if err != nil {
+		return fail("building the manager: %v", err)
+	}
+	if err := manager.start(); err != nil {
+		return fail("starting the manager: %v", err)
+	}
+	defer manager.stop()
+	return m.Run()
+}
+
+func fail(format string, args ...any) int {
+	fmt.Fprintf(os.Stderr, "e2e: "+format+"\n", args...)
+	return 1
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// kubectl runs the kubectl binary against the test cluster and returns its stdout.
+func kubectl(args ...string) (string, error) {
+	cmd := exec.Command("kubectl", args...)
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("kubectl %s: %w: %s", strings.Join(args, " "), err, filterWarnings(stderr.String()))
+	}
+	return string(out), nil
+}
+
+// filterWarnings drops kubectl's version-skew warning, which is noise here.
+func filterWarnings(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if !strings.HasPrefix(l, "Warning: version difference") && l != "" {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}
+
+func freeAddress() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}

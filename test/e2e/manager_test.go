@@ -1,0 +1,114 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// managerProcess is the kubeship manager binary, run as its own process.
+type managerProcess struct {
+	binary, logPath string
+	metrics, probes string
+	cmd             *exec.Cmd
+	exited          chan error
+}
+
+func buildManager(dir string) (*managerProcess, error) {
+	bin := filepath.Join(dir, "manager")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = repoRoot
+	if out, err := build.CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("%w: %s", err, out)
+	}
+	return &managerProcess{binary: bin, logPath: filepath.Join(dir, "manager.log")}, nil
+}
+
+// start runs the manager and waits until it reports ready.
+func (m *managerProcess) start() error {
+	var err error
+	if m.metrics, err = freeAddress(); err != nil {
+		return err
+	}
+	if m.probes, err = freeAddress(); err != nil {
+		return err
+	}
+	logFile, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	m.cmd = exec.Command(m.binary, "--metrics-bind-address="+m.metrics, "--metrics-secure=false",
+		"--health-probe-bind-address="+m.probes)
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	if err := m.cmd.Start(); err != nil {
+		return err
+	}
+	m.exited = make(chan error, 1)
+	go func() { m.exited <- m.cmd.Wait(); logFile.Close() }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-m.exited:
+			return fmt.Errorf("manager exited: %v (log: %s)", err, m.logPath)
+		default:
+		}
+		if resp, err := http.Get("http://" + m.probes + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("manager not ready after 60s (log: %s)", m.logPath)
+}
+
+// stop sends SIGTERM, as Ctrl-C or a pod's termination would, and waits for a clean exit.
+func (m *managerProcess) stop() error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return nil
+	}
+	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-m.exited:
+		m.cmd = nil
+		return err
+	case <-time.After(30 * time.Second):
+		_ = m.cmd.Process.Kill()
+		<-m.exited
+		m.cmd = nil
+		return fmt.Errorf("manager ignored SIGTERM for 30s")
+	}
+}
+
+// metric returns the sum of the samples of a counter whose labels contain selector.
+func (m *managerProcess) metric(name, selector string) (float64, error) {
+	resp, err := http.Get("http://" + m.metrics + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\{([^}]*)\} ([0-9.e+]+)$`)
+	var sum float64
+	for _, match := range re.FindAllStringSubmatch(string(body), -1) {
+		if regexp.MustCompile(regexp.QuoteMeta(selector)).MatchString(match[1]) {
+			v, _ := strconv.ParseFloat(match[2], 64)
+			sum += v
+		}
+	}
+	return sum, nil
+}

@@ -21,26 +21,29 @@ type extractFunc[O client.Object, A runtime.ApplyConfiguration] func(O, string) 
 // applyChild server-side applies desired, unless live already holds exactly the fields
 // kubeship owns with the values it wants: then it sends nothing, so a pass over a
 // converged object costs no API request. On return live holds the object as the API
-// server has it.
+// server has it; a creation is noted in obs for the Created event.
 func applyChild[O client.Object, A runtime.ApplyConfiguration](
-	ctx context.Context, c client.Client, live O, found bool, desired A, extract extractFunc[O, A],
-) (changed bool, err error) {
+	ctx context.Context, c client.Client, obs *observed, kind string, live O, found bool, desired A, extract extractFunc[O, A],
+) error {
 	if found {
 		owned, err := extract(live, FieldOwner)
 		if err == nil && equality.Semantic.DeepEqual(owned, desired) {
-			return false, nil
+			return nil
 		}
 	}
 	if err := c.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
-		return false, err
+		return fmt.Errorf("applying %s: %w", kind, err)
+	}
+	if !found {
+		obs.created = append(obs.created, kind)
 	}
 	// The apply response (the whole object) was decoded into desired.
 	raw, err := json.Marshal(desired)
 	if err != nil {
-		return true, fmt.Errorf("reading apply response: %w", err)
+		return fmt.Errorf("reading %s apply response: %w", kind, err)
 	}
 	// Reset live first: decoding into a filled struct would merge maps.
 	v := reflect.ValueOf(live).Elem()
 	v.Set(reflect.Zero(v.Type()))
-	return true, json.Unmarshal(raw, live)
+	return json.Unmarshal(raw, live)
 }

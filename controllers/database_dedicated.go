@@ -34,8 +34,8 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	if err != nil {
 		return fmt.Errorf("reading database Service: %w", err)
 	}
-	if _, err := applyChild(ctx, r.Client, svc, found, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
-		return fmt.Errorf("applying database Service: %w", err)
+	if err := applyChild(ctx, r.Client, obs, "database Service", svc, found, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
+		return err
 	}
 
 	sts := &appsv1.StatefulSet{}
@@ -47,8 +47,8 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	if found {
 		claimSize = templateClaimSize(sts, claimSize)
 	}
-	if _, err := applyChild(ctx, r.Client, sts, found, resources.DatabaseStatefulSet(ms, claimSize), appsv1ac.ExtractStatefulSet); err != nil {
-		return fmt.Errorf("applying database StatefulSet: %w", err)
+	if err := applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), appsv1ac.ExtractStatefulSet); err != nil {
+		return err
 	}
 	obs.database.statefulSet = sts
 
@@ -57,8 +57,8 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	if err != nil {
 		return fmt.Errorf("reading database NetworkPolicy: %w", err)
 	}
-	if _, err := applyChild(ctx, r.Client, np, found, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
-		return fmt.Errorf("applying database NetworkPolicy: %w", err)
+	if err := applyChild(ctx, r.Client, obs, "database NetworkPolicy", np, found, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
+		return err
 	}
 	obs.database.storageIssue = r.growClaims(ctx, ms)
 	return nil

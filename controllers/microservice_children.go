@@ -39,8 +39,8 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 			return fmt.Errorf("handing Deployment replicas to the autoscaler: %w", err)
 		}
 	}
-	if _, err := applyChild(ctx, r.Client, live, found, resources.Deployment(ms), appsv1ac.ExtractDeployment); err != nil {
-		return fmt.Errorf("applying Deployment: %w", err)
+	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, resources.Deployment(ms), appsv1ac.ExtractDeployment); err != nil {
+		return err
 	}
 	obs.deployment = live
 	return nil
@@ -60,16 +60,13 @@ func (r *MicroserviceReconciler) handOverReplicas(ctx context.Context, live *app
 	return r.Apply(ctx, claim, client.FieldOwner(HandoverFieldOwner), client.ForceOwnership)
 }
 
-func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, _ *observed) error {
+func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	live := &corev1.Service{}
 	found, err := r.getChild(ctx, ms, ms.Name, live)
 	if err != nil {
 		return fmt.Errorf("reading Service: %w", err)
 	}
-	if _, err := applyChild(ctx, r.Client, live, found, resources.Service(ms), corev1ac.ExtractService); err != nil {
-		return fmt.Errorf("applying Service: %w", err)
-	}
-	return nil
+	return applyChild(ctx, r.Client, obs, "Service", live, found, resources.Service(ms), corev1ac.ExtractService)
 }
 
 func (r *MicroserviceReconciler) applyAutoscaler(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
@@ -82,14 +79,14 @@ func (r *MicroserviceReconciler) applyAutoscaler(ctx context.Context, ms *v1alph
 	if desired == nil {
 		return r.deleteOwned(ctx, ms, live, found, "HorizontalPodAutoscaler")
 	}
-	if _, err := applyChild(ctx, r.Client, live, found, desired, autoscalingv2ac.ExtractHorizontalPodAutoscaler); err != nil {
-		return fmt.Errorf("applying HorizontalPodAutoscaler: %w", err)
+	if err := applyChild(ctx, r.Client, obs, "HorizontalPodAutoscaler", live, found, desired, autoscalingv2ac.ExtractHorizontalPodAutoscaler); err != nil {
+		return err
 	}
 	obs.autoscaler = live
 	return nil
 }
 
-func (r *MicroserviceReconciler) applyDisruptionBudget(ctx context.Context, ms *v1alpha1.Microservice, _ *observed) error {
+func (r *MicroserviceReconciler) applyDisruptionBudget(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	live := &policyv1.PodDisruptionBudget{}
 	found, err := r.getChild(ctx, ms, ms.Name, live)
 	if err != nil {
@@ -99,10 +96,7 @@ func (r *MicroserviceReconciler) applyDisruptionBudget(ctx context.Context, ms *
 	if desired == nil {
 		return r.deleteOwned(ctx, ms, live, found, "PodDisruptionBudget")
 	}
-	if _, err := applyChild(ctx, r.Client, live, found, desired, policyv1ac.ExtractPodDisruptionBudget); err != nil {
-		return fmt.Errorf("applying PodDisruptionBudget: %w", err)
-	}
-	return nil
+	return applyChild(ctx, r.Client, obs, "PodDisruptionBudget", live, found, desired, policyv1ac.ExtractPodDisruptionBudget)
 }
 
 // deleteOwned removes a child ms no longer needs; objects ms does not control are left alone.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -78,6 +79,9 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}
 	stepErr := errors.Join(dbErr, obs.applyErr)
+	if len(obs.created) > 0 && r.Recorder != nil {
+		r.Recorder.Eventf(ms, nil, corev1.EventTypeNormal, EventCreated, "Reconcile", "Created %s", strings.Join(obs.created, ", "))
+	}
 	if dbErr != nil {
 		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonProvisioningFailed).Inc()
 	}

@@ -10,6 +10,7 @@ import (
 
 // Event reasons kubeship records on Microservices.
 const (
+	EventCreated         = "Created"
 	EventReady           = "Ready"
 	EventRolloutStarted  = "RolloutStarted"
 	EventRolloutFinished = "RolloutFinished"

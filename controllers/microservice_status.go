@@ -18,6 +18,8 @@ type observed struct {
 	deployment *appsv1.Deployment                     // nil when it does not exist
 	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
 	database   databaseObserved
+	// created lists the kinds of children this pass created, for the Created event.
+	created []string
 	// applyErr is the first error writing a child; status reports it and the pass retries.
 	applyErr error
 }

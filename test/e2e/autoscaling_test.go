@@ -67,9 +67,13 @@ func TestLoadSpike(t *testing.T) {
 
 	spike := time.Now()
 	var firstUp time.Duration
+	notReady := 0 // Ready must not flap while the autoscaler scales
 	eventually(t, 180*time.Second, func() error {
 		if err := setUsage(ns, "300m"); err != nil {
 			return err
+		}
+		if ready, _ := jsonpath(ns, "ms/spiky", `{.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+			notReady++
 		}
 		n, err := statusReplicas(ns)
 		if err != nil {
@@ -85,6 +89,9 @@ func TestLoadSpike(t *testing.T) {
 	})
 	toMax := time.Since(spike)
 	t.Logf("spike to first scale-up: %s; to max (6): %s", firstUp.Round(time.Second), toMax.Round(time.Second))
+	if notReady > 0 {
+		t.Fatalf("Ready was not True in %d samples while the autoscaler scaled up", notReady)
+	}
 	row := strings.Fields(strings.Split(mustKubectl(t, "get", "ms", "-n", ns), "\n")[1])
 	if row[3] != "6" {
 		t.Fatalf("kubectl get ms shows %v", row)
@@ -114,11 +121,17 @@ func TestLoadSpike(t *testing.T) {
 		if err := setUsage(ns, "10m"); err != nil {
 			return err
 		}
+		if ready, _ := jsonpath(ns, "ms/spiky", `{.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
+			notReady++
+		}
 		if n, err := statusReplicas(ns); err != nil || n != 2 {
 			return fmt.Errorf("%d replicas (%v)", n, err)
 		}
 		return nil
 	})
 	t.Logf("calm to back at min (2): %s", time.Since(calm).Round(time.Second))
+	if notReady > 0 {
+		t.Fatalf("Ready was not True in %d samples while the autoscaler scaled down", notReady)
+	}
 	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=60s", "ms/spiky")
 }

@@ -1,0 +1,39 @@
+package controllers
+
+import (
+	"context"
+	"testing"
+
+	. "github.com/onsi/gomega"
+	eventsv1 "k8s.io/api/events/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+func TestEventsMarkTransitions(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "announcer")
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	markDeploymentRolledOut(t, ctx, key)
+
+	reasons := func(g Gomega) map[string]int {
+		list := &eventsv1.EventList{}
+		g.Expect(k8s.List(ctx, list, client.InNamespace(key.Namespace))).To(Succeed())
+		got := map[string]int{}
+		for _, e := range list.Items {
+			if e.Regarding.Name == "announcer" && e.Regarding.Kind == "Microservice" {
+				got[e.Reason]++
+				g.Expect(e.ReportingController).NotTo(BeEmpty())
+			}
+		}
+		return got
+	}
+	g.Eventually(func(g Gomega) {
+		got := reasons(g)
+		g.Expect(got).To(HaveKeyWithValue(EventCreated, 1))
+		g.Expect(got).To(HaveKeyWithValue(EventRolloutStarted, 1))
+		g.Expect(got).To(HaveKey(EventRolloutFinished))
+	}, timeout, interval).Should(Succeed())
+}

@@ -79,16 +79,13 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 	}
 	stepErr := errors.Join(dbErr, obs.applyErr)
-	if len(obs.created) > 0 && r.Recorder != nil {
-		r.Recorder.Eventf(ms, nil, corev1.EventTypeNormal, EventCreated, "Reconcile", "Created %s", strings.Join(obs.created, ", "))
-	}
-	if dbErr != nil {
-		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonProvisioningFailed).Inc()
-	}
-	if obs.applyErr != nil {
-		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonReconcileError).Inc()
-	}
+	r.recordPass(ms, &obs, dbErr)
 
+	if apierrors.IsInvalid(obs.applyErr) {
+		// The API server refused a child built from this spec: only the user can fix
+		// it, and their fix is a change that brings a new pass. Status says why.
+		stepErr = dbErr
+	}
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it; the watch
@@ -98,6 +95,20 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
 	return ctrl.Result{}, stepErr
+}
+
+// recordPass records what the pass did that is not status: creations as an Event,
+// failures in the error metric.
+func (r *MicroserviceReconciler) recordPass(ms *v1alpha1.Microservice, obs *observed, dbErr error) {
+	if len(obs.created) > 0 && r.Recorder != nil {
+		r.Recorder.Eventf(ms, nil, corev1.EventTypeNormal, EventCreated, "Reconcile", "Created %s", strings.Join(obs.created, ", "))
+	}
+	if dbErr != nil {
+		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonProvisioningFailed).Inc()
+	}
+	if obs.applyErr != nil {
+		reconcileErrors.WithLabelValues("microservice", v1alpha1.ReasonReconcileError).Inc()
+	}
 }
 
 // writeStatus writes st unless it equals what is stored, so a converged pass writes

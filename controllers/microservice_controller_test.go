@@ -45,7 +45,9 @@ func getDeployment(g Gomega, ctx context.Context, key client.ObjectKey) *appsv1.
 func readyOf(g Gomega, ctx context.Context, key client.ObjectKey) *metav1.Condition {
 	ms := &v1alpha1.Microservice{}
 	g.Expect(k8s.Get(ctx, key, ms)).To(Succeed())
-	return meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
+	c := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
+	g.Expect(c).NotTo(BeNil(), "no Ready condition yet")
+	return c
 }
 
 func TestCreateMakesDeploymentAndService(t *testing.T) {
@@ -300,4 +302,25 @@ func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {
 			}
 		}
 	}, timeout, interval).Should(Succeed())
+}
+
+func TestSpecTheAPIServerRefusesIsInvalidSpec(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "broken")
+	// Admitted by the CRD, refused by Deployment validation: a probe needs a handler.
+	ms.Spec.ReadinessProbe = &corev1.Probe{PeriodSeconds: 5}
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	g.Eventually(func(g Gomega) {
+		ready := readyOf(g, ctx, key)
+		g.Expect(ready.Reason).To(Equal(v1alpha1.ReasonInvalidSpec))
+		g.Expect(ready.Message).To(ContainSubstring("readinessProbe"))
+	}, timeout, interval).Should(Succeed())
+
+	// The user's fix is picked up.
+	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) {
+		ms.Spec.ReadinessProbe.HTTPGet = &corev1.HTTPGetAction{Path: "/ready", Port: intstr.FromString("http")}
+	})
+	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
 }

@@ -59,7 +59,7 @@ func transitionEvents(old, new []metav1.Condition) []event {
 		// Still rolling out: one event per rollout is enough.
 	case rolling:
 		events = append(events, event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message})
-	case ready.Reason == v1alpha1.ReasonReconcileError:
+	case ready.Reason == v1alpha1.ReasonReconcileError, ready.Reason == v1alpha1.ReasonInvalidSpec:
 		events = append(events, event{corev1.EventTypeWarning, EventReconcileFailed, ready.Message})
 	case ready.Reason == v1alpha1.ReasonDatabaseNotReady:
 		// DatabaseReady's own event tells the story.

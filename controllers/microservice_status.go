@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -110,6 +111,8 @@ func readyCondition(ms *v1alpha1.Microservice, obs observed, prev, dbReady *meta
 	}
 	d := obs.deployment
 	switch {
+	case apierrors.IsInvalid(obs.applyErr):
+		return notReady(v1alpha1.ReasonInvalidSpec, "%s", obs.applyErr.Error())
 	case obs.applyErr != nil:
 		return notReady(v1alpha1.ReasonReconcileError, "%s", obs.applyErr.Error())
 	case dbReason == v1alpha1.ReasonDatabaseFailed:

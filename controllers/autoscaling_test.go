@@ -129,7 +129,9 @@ func TestAutoscalerFieldsAndScalingActive(t *testing.T) {
 		return meta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionScalingActive)
 	}
 	g.Eventually(func(g Gomega) {
-		g.Expect(condition(g).Status).To(Equal(metav1.ConditionUnknown))
+		c := condition(g)
+		g.Expect(c).NotTo(BeNil())
+		g.Expect(c.Status).To(Equal(metav1.ConditionUnknown))
 	}, timeout, interval).Should(Succeed())
 
 	// Play the HPA controller: without metrics it reports ScalingActive=False.
@@ -140,6 +142,7 @@ func TestAutoscalerFieldsAndScalingActive(t *testing.T) {
 	g.Expect(k8s.Status().Update(ctx, h)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		c := condition(g)
+		g.Expect(c).NotTo(BeNil())
 		g.Expect(c.Status).To(Equal(metav1.ConditionFalse))
 		g.Expect(c.Reason).To(Equal("FailedGetResourceMetric"))
 		g.Expect(c.Message).To(Equal("the HPA was unable to compute the replica count"))

@@ -25,7 +25,7 @@ import (
 )
 
 const (
-	timeout  = 20 * time.Second
+	timeout  = 45 * time.Second
 	interval = 50 * time.Millisecond
 )
 

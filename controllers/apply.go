@@ -9,6 +9,8 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
 // FieldOwner is the Server-Side Apply field manager of everything kubeship writes.
@@ -17,6 +19,22 @@ const FieldOwner = "kubeship"
 // extractFunc returns the fields a field manager owns in a live object, as an apply
 // configuration (client-go's generated ExtractXxx functions).
 type extractFunc[O client.Object, A runtime.ApplyConfiguration] func(O, string) (A, error)
+
+// syncChild reads ms's child called name into live, then applies desired to it; when
+// want is false it deletes the child instead, if ms controls it.
+func syncChild[O client.Object, A runtime.ApplyConfiguration](
+	ctx context.Context, r *MicroserviceReconciler, ms *v1alpha1.Microservice, obs *observed,
+	kind, name string, live O, want bool, desired A, extract extractFunc[O, A],
+) error {
+	found, err := r.getChild(ctx, ms, name, live)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", kind, err)
+	}
+	if !want {
+		return r.deleteOwned(ctx, ms, live, found, kind)
+	}
+	return applyChild(ctx, r.Client, obs, kind, live, found, desired, extract)
+}
 
 // applyChild server-side applies desired, unless live already holds exactly the fields
 // kubeship owns with the values it wants: then it sends nothing, so a pass over a

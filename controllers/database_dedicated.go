@@ -29,17 +29,13 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	}
 	obs.database.secret = secret
 
-	svc := &corev1.Service{}
-	found, err := r.getChild(ctx, ms, resources.DatabaseName(ms), svc)
-	if err != nil {
-		return fmt.Errorf("reading database Service: %w", err)
-	}
-	if err := applyChild(ctx, r.Client, obs, "database Service", svc, found, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
+	name := resources.DatabaseName(ms)
+	if err := syncChild(ctx, r, ms, obs, "database Service", name, &corev1.Service{}, true, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
 		return err
 	}
 
 	sts := &appsv1.StatefulSet{}
-	found, err = r.getChild(ctx, ms, resources.DatabaseName(ms), sts)
+	found, err := r.getChild(ctx, ms, name, sts)
 	if err != nil {
 		return fmt.Errorf("reading database StatefulSet: %w", err)
 	}
@@ -52,12 +48,7 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	}
 	obs.database.statefulSet = sts
 
-	np := &networkingv1.NetworkPolicy{}
-	found, err = r.getChild(ctx, ms, resources.DatabaseName(ms), np)
-	if err != nil {
-		return fmt.Errorf("reading database NetworkPolicy: %w", err)
-	}
-	if err := applyChild(ctx, r.Client, obs, "database NetworkPolicy", np, found, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
+	if err := syncChild(ctx, r, ms, obs, "database NetworkPolicy", name, &networkingv1.NetworkPolicy{}, true, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
 		return err
 	}
 	obs.database.storageIssue = r.growClaims(ctx, ms)

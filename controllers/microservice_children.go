@@ -61,42 +61,24 @@ func (r *MicroserviceReconciler) handOverReplicas(ctx context.Context, live *app
 }
 
 func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
-	live := &corev1.Service{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
-	if err != nil {
-		return fmt.Errorf("reading Service: %w", err)
-	}
-	return applyChild(ctx, r.Client, obs, "Service", live, found, resources.Service(ms), corev1ac.ExtractService)
+	return syncChild(ctx, r, ms, obs, "Service", ms.Name, &corev1.Service{}, true, resources.Service(ms), corev1ac.ExtractService)
 }
 
 func (r *MicroserviceReconciler) applyAutoscaler(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	live := &autoscalingv2.HorizontalPodAutoscaler{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
-	if err != nil {
-		return fmt.Errorf("reading HorizontalPodAutoscaler: %w", err)
-	}
 	desired := resources.HorizontalPodAutoscaler(ms)
-	if desired == nil {
-		return r.deleteOwned(ctx, ms, live, found, "HorizontalPodAutoscaler")
-	}
-	if err := applyChild(ctx, r.Client, obs, "HorizontalPodAutoscaler", live, found, desired, autoscalingv2ac.ExtractHorizontalPodAutoscaler); err != nil {
+	if err := syncChild(ctx, r, ms, obs, "HorizontalPodAutoscaler", ms.Name, live, desired != nil, desired, autoscalingv2ac.ExtractHorizontalPodAutoscaler); err != nil {
 		return err
 	}
-	obs.autoscaler = live
+	if desired != nil {
+		obs.autoscaler = live
+	}
 	return nil
 }
 
 func (r *MicroserviceReconciler) applyDisruptionBudget(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
-	live := &policyv1.PodDisruptionBudget{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
-	if err != nil {
-		return fmt.Errorf("reading PodDisruptionBudget: %w", err)
-	}
 	desired := resources.PodDisruptionBudget(ms)
-	if desired == nil {
-		return r.deleteOwned(ctx, ms, live, found, "PodDisruptionBudget")
-	}
-	return applyChild(ctx, r.Client, obs, "PodDisruptionBudget", live, found, desired, policyv1ac.ExtractPodDisruptionBudget)
+	return syncChild(ctx, r, ms, obs, "PodDisruptionBudget", ms.Name, &policyv1.PodDisruptionBudget{}, desired != nil, desired, policyv1ac.ExtractPodDisruptionBudget)
 }
 
 // deleteOwned removes a child ms no longer needs; objects ms does not control are left alone.

@@ -21,6 +21,19 @@ func stepNames(t *testing.T, a Admin, call func() error) []string {
 	return names
 }
 
+// crashAt runs call with a hook that fails at step stop, as a crash or a lost connection
+// there would.
+func crashAt(a Admin, stop string, call func() error) error {
+	setStepHook(a, func(step string) error {
+		if step == stop {
+			return errCrash
+		}
+		return nil
+	})
+	defer setStepHook(a, nil)
+	return call()
+}
+
 // EnsureDatabase stopped before any of its steps is finished by the next EnsureDatabase,
 // which may bring another password (the Secret may not have been written yet). Meanwhile no
 // other role gets into the half-made database.
@@ -48,14 +61,7 @@ func TestEnsureDatabaseCrashSafety(t *testing.T) {
 			t.Run("stop before "+stop, func(t *testing.T) {
 				db, role := e.names(fmt.Sprintf("crash%d_", i))
 				t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
-				setStepHook(a, func(step string) error {
-					if step == stop {
-						return errCrash
-					}
-					return nil
-				})
-				err := a.EnsureDatabase(ctx, db, role, "first-password")
-				setStepHook(a, nil)
+				err := crashAt(a, stop, func() error { return a.EnsureDatabase(ctx, db, role, "first-password") })
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("interrupted EnsureDatabase: %v", err)
 				}
@@ -99,14 +105,7 @@ func TestDropDatabaseCrashSafety(t *testing.T) {
 				if err := e.writeAndRead(ctx, t, db, role, "pw"); err != nil {
 					t.Fatal(err)
 				}
-				setStepHook(a, func(step string) error {
-					if step == stop {
-						return errCrash
-					}
-					return nil
-				})
-				err := a.DropDatabase(ctx, db, role)
-				setStepHook(a, nil)
+				err := crashAt(a, stop, func() error { return a.DropDatabase(ctx, db, role) })
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("interrupted DropDatabase: %v", err)
 				}

@@ -249,8 +249,7 @@ func (e *env) dbForLogin() string {
 
 // PostgreSQL: a database that exists but belongs to another role is not taken over.
 func TestRefusesForeignDatabase(t *testing.T) {
-	e := &env{engine: EnginePostgres, srv: servers[EnginePostgres].Get(t)}
-	t.Parallel()
+	e := onlyEngine(t, EnginePostgres)
 	ctx := testCtx(t)
 	a := e.admin(t)
 	db, role := e.names("foreign")
@@ -272,8 +271,7 @@ func TestRefusesForeignDatabase(t *testing.T) {
 // PostgreSQL: an admin with CREATEDB and CREATEROLE but no superuser (as on managed services)
 // can do everything.
 func TestPostgresNonSuperuserAdmin(t *testing.T) {
-	e := &env{engine: EnginePostgres, srv: servers[EnginePostgres].Get(t)}
-	t.Parallel()
+	e := onlyEngine(t, EnginePostgres)
 	ctx := testCtx(t)
 	super := e.admin(t)
 	_, adminRole := e.names("limited_admin")
@@ -319,8 +317,7 @@ func TestPostgresNonSuperuserAdmin(t *testing.T) {
 
 // The password is stored as a SCRAM verifier made here: the server never sees it in clear.
 func TestPostgresStoresVerifier(t *testing.T) {
-	e := &env{engine: EnginePostgres, srv: servers[EnginePostgres].Get(t)}
-	t.Parallel()
+	e := onlyEngine(t, EnginePostgres)
 	ctx := testCtx(t)
 	a := e.admin(t)
 	db, role := e.names("verifier")

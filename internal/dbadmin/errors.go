@@ -80,6 +80,12 @@ func invalidf(format string, args ...any) error {
 	return &Error{Op: fmt.Sprintf(format, args...), err: ErrInvalid}
 }
 
+// settingsErr reports connection settings the driver refused. The password is cut out of the
+// message in case the driver quotes it.
+func settingsErr(err error, password string) error {
+	return &Error{Op: "reading connection settings", msg: redact(err.Error(), password), err: ErrInvalid}
+}
+
 func conflictf(format string, args ...any) error {
 	return &Error{Op: fmt.Sprintf(format, args...), err: ErrConflict}
 }

@@ -200,8 +200,7 @@ func TestHostilePasswords(t *testing.T) {
 
 // quoteLiteral's output reads back as the original, whatever standard_conforming_strings says.
 func TestQuoteLiteralOnServer(t *testing.T) {
-	e := &env{engine: EnginePostgres, srv: servers[EnginePostgres].Get(t)}
-	t.Parallel()
+	e := onlyEngine(t, EnginePostgres)
 	ctx := testCtx(t)
 	conn, err := rawDB(e.admin(t)).Conn(ctx)
 	if err != nil {
@@ -229,8 +228,7 @@ func TestQuoteLiteralOnServer(t *testing.T) {
 
 // myIdent's output names exactly the original.
 func TestMySQLIdentOnServer(t *testing.T) {
-	e := &env{engine: EngineMySQL, srv: servers[EngineMySQL].Get(t)}
-	t.Parallel()
+	e := onlyEngine(t, EngineMySQL)
 	ctx := testCtx(t)
 	for _, s := range []string{"plain", "back`tick``s", `'; DROP DATABASE mysql; --`, `"quoted"`, `\back\slash`, "ünï"} {
 		rows, err := rawDB(e.admin(t)).QueryContext(ctx, "SELECT 1 AS "+myIdent(s))

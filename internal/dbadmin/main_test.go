@@ -56,6 +56,15 @@ func forEachEngine(t *testing.T, f func(t *testing.T, e *env)) {
 	}
 }
 
+// onlyEngine is forEachEngine for a test of one engine: it gets that engine's server, then
+// lets the test run in parallel with the others.
+func onlyEngine(t *testing.T, engine string) *env {
+	t.Helper()
+	e := &env{engine: engine, srv: servers[engine].Get(t)}
+	t.Parallel()
+	return e
+}
+
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
@@ -78,25 +87,21 @@ func (e *env) admin(t *testing.T) Admin {
 	return a
 }
 
-// rawDB is the admin's own connection pool, for checking the server's catalogs.
-func rawDB(a Admin) *sql.DB {
+// sessionOf is the part both admins share, which tests reach into.
+func sessionOf(a Admin) *session {
 	switch a := a.(type) {
 	case *pgAdmin:
-		return a.db
+		return &a.session
 	case *myAdmin:
-		return a.db
+		return &a.session
 	}
 	panic(fmt.Sprintf("unexpected Admin %T", a))
 }
 
-func setStepHook(a Admin, hook func(step string) error) {
-	switch a := a.(type) {
-	case *pgAdmin:
-		a.stepHook = hook
-	case *myAdmin:
-		a.stepHook = hook
-	}
-}
+// rawDB is the admin's own connection pool, for checking the server's catalogs.
+func rawDB(a Admin) *sql.DB { return sessionOf(a).db }
+
+func setStepHook(a Admin, hook func(step string) error) { sessionOf(a).stepHook = hook }
 
 var nameSeq atomic.Int64
 
@@ -195,29 +200,6 @@ func (e *env) exists(ctx context.Context, t *testing.T, a Admin, db, role string
 		t.Fatal(err)
 	}
 	return nDB == 1, nRole == 1
-}
-
-// databases lists every database on the server.
-func (e *env) databases(ctx context.Context, t *testing.T, a Admin) map[string]bool {
-	t.Helper()
-	q := "SELECT datname FROM pg_database"
-	if e.engine == EngineMySQL {
-		q = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
-	}
-	rows, err := rawDB(a).QueryContext(ctx, q)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			t.Fatal(err)
-		}
-		out[n] = true
-	}
-	return out
 }
 
 // closedPort returns a loopback port nothing listens on.

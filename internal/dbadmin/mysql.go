@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -19,12 +17,8 @@ import (
 const maxMySQLDBChars = 64
 
 type myAdmin struct {
-	db        *sql.DB
-	connector driver.Connector
-	user      string
-	secrets   []string // the admin password
-
-	stepHook func(step string) error // tests only
+	session
+	user string
 }
 
 // mysqlConfig builds the driver config. InterpolateParams makes the driver substitute `?`
@@ -50,36 +44,14 @@ func mysqlConfig(cfg Config) *mysql.Config {
 func connectMySQL(ctx context.Context, cfg Config) (Admin, error) {
 	connector, err := mysql.NewConnector(mysqlConfig(cfg))
 	if err != nil {
-		return nil, &Error{Op: "reading connection settings", msg: redact(err.Error(), cfg.Password), err: ErrInvalid}
+		return nil, settingsErr(err, cfg.Password)
 	}
-	a := &myAdmin{db: sql.OpenDB(connector), connector: connector, user: cfg.Username, secrets: []string{cfg.Password}}
-	a.db.SetMaxOpenConns(4)
-	a.db.SetMaxIdleConns(1)
-	a.db.SetConnMaxIdleTime(time.Minute)
-	if err := a.db.PingContext(ctx); err != nil {
-		a.db.Close()
-		return nil, a.fail(ctx, "logging in as admin", err)
+	a := &myAdmin{session: newSession(connector, cfg.Password), user: cfg.Username}
+	if err := a.login(ctx, a.db.PingContext); err != nil {
+		return nil, err
 	}
 	return a, nil
 }
-
-func (a *myAdmin) fail(ctx context.Context, op string, err error, secrets ...string) error {
-	return wrapErr(ctx, op, err, append(secrets, a.secrets...)...)
-}
-
-func (a *myAdmin) Ping(ctx context.Context) error {
-	c, err := a.connector.Connect(ctx)
-	if err != nil {
-		return a.fail(ctx, "logging in as admin", err)
-	}
-	defer c.Close()
-	if p, ok := c.(driver.Pinger); ok {
-		return a.fail(ctx, "pinging as admin", p.Ping(ctx))
-	}
-	return nil
-}
-
-func (a *myAdmin) Close() error { return a.db.Close() }
 
 // checkMySQLNames applies MySQL's identifier rules: at most 64 characters for a database (32
 // for a user), no characters outside the Basic Multilingual Plane, no trailing space in a
@@ -117,10 +89,7 @@ func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password string)
 		return err
 	}
 	defer conn.Close()
-	exec := func(ctx context.Context, op, query string, args ...any) error {
-		_, err := conn.ExecContext(ctx, query, args...)
-		return a.fail(ctx, op, err, password)
-	}
+	exec := a.execOn(conn, password)
 	return runSteps(ctx, a.stepHook, []step{
 		{"create-user", func(ctx context.Context) error {
 			// With its password from the start: a user made without one could log in with none.
@@ -149,10 +118,7 @@ func (a *myAdmin) DropDatabase(ctx context.Context, db, user string) error {
 		return err
 	}
 	defer conn.Close()
-	exec := func(ctx context.Context, op, query string, args ...any) error {
-		_, err := conn.ExecContext(ctx, query, args...)
-		return a.fail(ctx, op, err)
-	}
+	exec := a.execOn(conn)
 	return runSteps(ctx, a.stepHook, []step{
 		{"drop-user", func(ctx context.Context) error {
 			// First, so that the sessions ended next cannot come back.

@@ -3,13 +3,11 @@ package dbadmin
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
 	"strconv"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -17,13 +15,9 @@ import (
 )
 
 type pgAdmin struct {
-	db        *sql.DB
-	connector driver.Connector
-	secrets   []string // the admin password
-	version   int      // server_version_num, e.g. 150018
-	super     bool     // the admin is a superuser (not so on most managed services)
-
-	stepHook func(step string) error // tests only
+	session
+	version int  // server_version_num, e.g. 150018
+	super   bool // the admin is a superuser (not so on most managed services)
 }
 
 // pgConnConfig builds the pgx config. The password is set on the parsed config, never put
@@ -42,7 +36,7 @@ func pgConnConfig(cfg Config) (*pgx.ConnConfig, error) {
 	}
 	cc, err := pgx.ParseConfig(u.String())
 	if err != nil {
-		return nil, &Error{Op: "reading connection settings", msg: redact(err.Error(), cfg.Password), err: ErrInvalid}
+		return nil, settingsErr(err, cfg.Password)
 	}
 	cc.Password = cfg.Password
 	cc.ConnectTimeout = cfg.connectTimeout()
@@ -63,38 +57,17 @@ func connectPostgres(ctx context.Context, cfg Config) (Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	connector := stdlib.GetConnector(*cc)
-	a := &pgAdmin{db: sql.OpenDB(connector), connector: connector, secrets: []string{cfg.Password}}
-	a.db.SetMaxOpenConns(4)
-	a.db.SetMaxIdleConns(1)
-	a.db.SetConnMaxIdleTime(time.Minute)
-	err = a.db.QueryRowContext(ctx,
-		"SELECT current_setting('server_version_num')::int, rolsuper FROM pg_roles WHERE rolname = current_user",
-	).Scan(&a.version, &a.super)
+	a := &pgAdmin{session: newSession(stdlib.GetConnector(*cc), cfg.Password)}
+	err = a.login(ctx, func(ctx context.Context) error {
+		return a.db.QueryRowContext(ctx,
+			"SELECT current_setting('server_version_num')::int, rolsuper FROM pg_roles WHERE rolname = current_user",
+		).Scan(&a.version, &a.super)
+	})
 	if err != nil {
-		a.db.Close()
-		return nil, a.fail(ctx, "logging in as admin", err)
+		return nil, err
 	}
 	return a, nil
 }
-
-func (a *pgAdmin) fail(ctx context.Context, op string, err error, secrets ...string) error {
-	return wrapErr(ctx, op, err, append(secrets, a.secrets...)...)
-}
-
-func (a *pgAdmin) Ping(ctx context.Context) error {
-	c, err := a.connector.Connect(ctx)
-	if err != nil {
-		return a.fail(ctx, "logging in as admin", err)
-	}
-	defer c.Close()
-	if p, ok := c.(driver.Pinger); ok {
-		return a.fail(ctx, "pinging as admin", p.Ping(ctx))
-	}
-	return nil
-}
-
-func (a *pgAdmin) Close() error { return a.db.Close() }
 
 func checkPGNames(db, role string) error {
 	return errors.Join(checkName("database name", db, MaxNameLength, 0), checkName("role name", role, MaxNameLength, 0))
@@ -113,10 +86,7 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string)
 		return err
 	}
 	defer conn.Close()
-	exec := func(ctx context.Context, op, query string, args ...any) error {
-		_, err := conn.ExecContext(ctx, query, args...)
-		return a.fail(ctx, op, err, secrets...)
-	}
+	exec := a.execOn(conn, secrets...)
 	r, d := pgIdent(role), pgIdent(db)
 	return runSteps(ctx, a.stepHook, []step{
 		{"create-role", func(ctx context.Context) error {
@@ -169,10 +139,7 @@ func (a *pgAdmin) DropDatabase(ctx context.Context, db, role string) error {
 		return err
 	}
 	defer conn.Close()
-	exec := func(ctx context.Context, op, query string, args ...any) error {
-		_, err := conn.ExecContext(ctx, query, args...)
-		return a.fail(ctx, op, err)
-	}
+	exec := a.execOn(conn)
 	r, d := pgIdent(role), pgIdent(db)
 	return runSteps(ctx, a.stepHook, []step{
 		{"drop-database", func(ctx context.Context) error {

@@ -55,33 +55,13 @@ func firstExecutable(paths []string, names ...string) string {
 // NewMySQL starts a MariaDB server; the caller must Stop it. Most tests want StartMySQL or
 // Shared instead.
 func NewMySQL() (*Server, error) {
-	began := time.Now()
-	bins, err := findMariaDB()
-	if err != nil {
-		return nil, err
-	}
-	acct, err := serviceAccount("mysql", "mariadb-server")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := makeDir("kubeship-my-", acct)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Engine: EngineMySQL, Host: "127.0.0.1", User: adminUser, dir: dir, Version: binaryVersion(bins.server)}
-	if err := startMariaDB(s, bins, acct); err != nil {
-		_ = s.Stop()
-		return nil, err
-	}
-	s.StartupTime = time.Since(began)
-	return s, nil
+	maria := flavour{engine: EngineMySQL, osUser: "mysql", aptPackage: "mariadb-server", dirPrefix: "kubeship-my-"}
+	return newServer(maria, findMariaDB)
 }
 
-func startMariaDB(s *Server, bins mariaBinaries, acct account) error {
-	var err error
-	if s.Password, err = randomPassword(); err != nil {
-		return err
-	}
+func (bins mariaBinaries) serverPath() string { return bins.server }
+
+func (bins mariaBinaries) start(s *Server, acct account) error {
 	data, socket, tmp := filepath.Join(s.dir, "data"), filepath.Join(s.dir, "mysqld.sock"), filepath.Join(s.dir, "tmp")
 	if len(socket) > maxSocketPath {
 		return fmt.Errorf("testdb: socket path %q is too long for a Unix socket; set TMPDIR to a shorter directory", socket)
@@ -97,41 +77,25 @@ func startMariaDB(s *Server, bins mariaBinaries, acct account) error {
 	// "normal" root authentication: root@localhost without a password, reachable only through
 	// the socket in our private directory. The admin account is made below, once the server runs
 	// (the bootstrap mode cannot run CREATE USER).
-	err = runTool(acct, s.dir, 2*time.Minute, bins.installDB, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp,
+	err := runTool(acct, s.dir, 2*time.Minute, bins.installDB, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp,
 		"--auth-root-authentication-method=normal", "--skip-test-db", "--skip-name-resolve")
 	if err != nil {
 		return err
 	}
-	certs, err := newServerCerts()
+	certPath, keyPath, err := s.makeCerts(acct)
 	if err != nil {
 		return err
 	}
-	certPath, keyPath, err := certs.write(acct, s.dir)
-	if err != nil {
-		return err
-	}
-	s.CACertPEM = certs.caPEM
-
-	for attempt := 1; ; attempt++ {
-		if s.Port, err = freePort(); err != nil {
-			return err
-		}
-		s.proc, err = startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGTERM, syscall.SIGKILL,
+	launch := func() (*process, error) {
+		return startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGTERM, syscall.SIGKILL,
 			bins.server, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp, "--port="+strconv.Itoa(s.Port),
 			"--bind-address=127.0.0.1", "--socket="+socket, "--pid-file="+filepath.Join(s.dir, "mysqld.pid"),
 			"--skip-name-resolve", "--skip-log-bin", "--ssl-cert="+certPath, "--ssl-key="+keyPath,
 			"--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0")
-		if err != nil {
-			return err
-		}
-		err = waitReady(s.proc, func(ctx context.Context) error { return pingRootSocket(ctx, socket) })
-		if err == nil {
-			break
-		}
-		if attempt < 3 && s.proc.exited() && bindFailed(s.proc) {
-			continue
-		}
-		return fmt.Errorf("testdb: mariadbd %v\n%s", err, s.proc.logTail(30))
+	}
+	err = s.startOnFreePort("mariadbd", launch, func(ctx context.Context) error { return pingRootSocket(ctx, socket) })
+	if err != nil {
+		return err
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

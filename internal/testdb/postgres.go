@@ -67,77 +67,38 @@ func isExecutable(path string) bool {
 // NewPostgres starts a PostgreSQL server; the caller must Stop it. Most tests want
 // StartPostgres or Shared instead.
 func NewPostgres() (*Server, error) {
-	began := time.Now()
-	bins, err := findPostgres()
-	if err != nil {
-		return nil, err
-	}
-	acct, err := serviceAccount("postgres", "postgresql")
-	if err != nil {
-		return nil, err
-	}
-	dir, err := makeDir("kubeship-pg-", acct)
-	if err != nil {
-		return nil, err
-	}
-	s := &Server{Engine: EnginePostgres, Host: "127.0.0.1", User: adminUser, dir: dir, Version: binaryVersion(bins.postgres)}
-	if err := startPostgres(s, bins, acct); err != nil {
-		_ = s.Stop()
-		return nil, err
-	}
-	s.StartupTime = time.Since(began)
-	return s, nil
+	pg := flavour{engine: EnginePostgres, osUser: "postgres", aptPackage: "postgresql", dirPrefix: "kubeship-pg-"}
+	return newServer(pg, findPostgres)
 }
 
-func startPostgres(s *Server, bins pgBinaries, acct account) error {
-	var err error
-	if s.Password, err = randomPassword(); err != nil {
-		return err
-	}
+func (bins pgBinaries) serverPath() string { return bins.postgres }
+
+func (bins pgBinaries) start(s *Server, acct account) error {
 	pwFile, data := filepath.Join(s.dir, "pwfile"), filepath.Join(s.dir, "data")
 	if err := acct.writeFile(pwFile, []byte(s.Password+"\n")); err != nil {
 		return err
 	}
 	// scram-sha-256 for every connection (local and host), as on a real server; no fsync,
 	// because the data is thrown away.
-	err = runTool(acct, s.dir, 2*time.Minute, bins.initdb, "-D", data, "-U", s.User, "--pwfile="+pwFile,
+	err := runTool(acct, s.dir, 2*time.Minute, bins.initdb, "-D", data, "-U", s.User, "--pwfile="+pwFile,
 		"--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
 	os.Remove(pwFile)
 	if err != nil {
 		return err
 	}
-	certs, err := newServerCerts()
+	certPath, keyPath, err := s.makeCerts(acct)
 	if err != nil {
 		return err
 	}
-	certPath, keyPath, err := certs.write(acct, s.dir)
-	if err != nil {
-		return err
-	}
-	s.CACertPEM = certs.caPEM
-
-	for attempt := 1; ; attempt++ {
-		if s.Port, err = freePort(); err != nil {
-			return err
-		}
+	launch := func() (*process, error) {
 		// SIGINT is PostgreSQL's fast shutdown; SIGQUIT (immediate) if the test binary dies.
-		s.proc, err = startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGINT, syscall.SIGQUIT,
+		return startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGINT, syscall.SIGQUIT,
 			bins.postgres, "-D", data, "-p", strconv.Itoa(s.Port),
 			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir,
 			"-c", "ssl=on", "-c", "ssl_cert_file="+certPath, "-c", "ssl_key_file="+keyPath,
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
-		if err != nil {
-			return err
-		}
-		err = waitReady(s.proc, func(ctx context.Context) error { return pingPostgres(ctx, s) })
-		if err == nil {
-			return nil
-		}
-		if attempt < 3 && s.proc.exited() && bindFailed(s.proc) {
-			continue
-		}
-		return fmt.Errorf("testdb: postgres %v\n%s", err, s.proc.logTail(30))
 	}
+	return s.startOnFreePort("postgres", launch, func(ctx context.Context) error { return pingPostgres(ctx, s) })
 }
 
 // pingPostgres logs in as the admin over TCP.

@@ -16,7 +16,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
-	"fmt"
 	"net"
 	"strconv"
 	"sync"
@@ -144,15 +143,4 @@ func randomPassword() (string, error) {
 		return "", err
 	}
 	return hex.EncodeToString(b), nil
-}
-
-// freePort asks the kernel for a free loopback port. Another process may take it before the
-// server binds it; the start-up loops retry with a new port when the bind fails.
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -73,6 +73,20 @@ func newServerCerts() (serverCerts, error) {
 	}, nil
 }
 
+// makeCerts gives s a fresh CA and server certificate: the CA in s.CACertPEM, the certificate
+// and key in s.dir for the server to read.
+func (s *Server) makeCerts(acct account) (certPath, keyPath string, err error) {
+	certs, err := newServerCerts()
+	if err != nil {
+		return "", "", err
+	}
+	if certPath, keyPath, err = certs.write(acct, s.dir); err != nil {
+		return "", "", err
+	}
+	s.CACertPEM = certs.caPEM
+	return certPath, keyPath, nil
+}
+
 // write stores the server certificate and key as dir/server.crt and dir/server.key, owned by
 // and private to the account (PostgreSQL refuses a key others can read).
 func (c serverCerts) write(acct account, dir string) (certPath, keyPath string, err error) {

@@ -54,8 +54,9 @@ test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl
 	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
 
 .PHONY: bench
-bench: envtest ## Run the benchmarks.
+bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then convergence at scale (local cluster).
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test -run '^$$' -bench . -benchmem ./...
+	go test -tags e2e -run '^$$' -bench ConvergeAtScale -benchtime 1x -timeout 30m ./test/e2e/
 
 ##@ Build
 

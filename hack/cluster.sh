@@ -36,6 +36,7 @@ NODES=${KUBESHIP_CLUSTER_NODES:-3}
 # (the surplus stays Pending), so declare far more than a run needs.
 NODE_ALLOCATABLE=(cpu=1000 memory=4Ti pods=1000)
 PV_COUNT=20
+SERVICE_CIDR=10.96.0.0/16
 PV_SIZE=10Gi
 
 COMPONENTS=(etcd kube-apiserver kube-controller-manager kube-scheduler kwok kwokctl metrics-server)
@@ -90,8 +91,9 @@ forget_dead_pids() {
   done
 }
 
+# write_config writes the kwokctl configuration to $1 (default: $CONFIG).
 write_config() {
-  local kwok_dir ms_dir
+  local out=${1:-$CONFIG} kwok_dir ms_dir
   kwok_dir=$(module_dir kwok sigs.k8s.io/kwok)
   ms_dir=$(module_dir metrics-server sigs.k8s.io/metrics-server)
   mkdir -p "$CLUSTER_DIR"
@@ -116,10 +118,16 @@ componentsPatches:
   extraArgs:
   - key: enable-admission-plugins
     value: NodeRestriction
+  # The default range is a /24: 254 Services, which a benchmark of a few hundred
+  # services exhausts ("range is full"). A /16 like most clusters'.
+  - key: service-cluster-ip-range
+    value: $SERVICE_CIDR
 # One instance of each: leader election only makes a restarted one (new identity) sit
 # idle until its predecessor's 15 s lease expires.
 - name: kube-controller-manager
   extraArgs:
+  - key: service-cluster-ip-range
+    value: $SERVICE_CIDR
   - key: leader-elect
     value: "false"
 - name: kube-scheduler
@@ -131,8 +139,8 @@ EOF
     # ClusterResourceUsage (usage read from the pod annotations), from the pinned module.
     echo "---"
     "$KUBECTL" kustomize "$kwok_dir/kustomize/metrics/usage"
-  } > "$CONFIG.tmp"
-  mv "$CONFIG.tmp" "$CONFIG"
+  } > "$out.tmp"
+  mv "$out.tmp" "$out"
 }
 
 create_cluster() {
@@ -248,8 +256,22 @@ wait_usable() {
 
 binaries() { "$ROOT/hack/controlplane.sh" build "${COMPONENTS[@]}"; }
 
+# stale_config tells whether the cluster was created from another configuration than
+# this script now writes: kwokctl reads it only at creation, so such a cluster is remade.
+stale_config() {
+  [[ -d "$CLUSTER_STATE" ]] || return 1
+  write_config "$CONFIG.new"
+  if cmp -s "$CONFIG.new" "$CONFIG"; then rm -f "$CONFIG.new"; return 1; fi
+  rm -f "$CONFIG.new"
+}
+
 up() {
   local start=$SECONDS since; since=$(date +%s)
+  if stale_config; then
+    log "the cluster was created from an older configuration; recreating it"
+    down
+    wipe
+  fi
   if running; then
     # Restarts any component that died (a no-op taking ~0.1 s otherwise), and hands
     # back volumes freed since, so repeated test runs on one cluster find the pool full.
@@ -306,7 +328,13 @@ down() {
 # once the processes are gone, removing the directory is the whole deletion.
 reset() {
   down
-  # KUBESHIP_CLUSTER_DIR is user input: wipe it only if it holds nothing but our files.
+  wipe
+  up
+}
+
+# wipe removes all cluster state. KUBESHIP_CLUSTER_DIR is user input: it is wiped only
+# if it holds nothing but this script's files.
+wipe() {
   local extra
   extra=$(find "$CLUSTER_DIR" -mindepth 1 -maxdepth 1 \
     ! -name kwok ! -name volumes ! -name 'kwokctl.yaml*' 2>/dev/null || true)
@@ -315,7 +343,6 @@ reset() {
     echo "$extra" >&2; exit 1
   fi
   rm -rf "$CLUSTER_DIR"
-  up
 }
 
 status() {

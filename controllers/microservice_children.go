@@ -39,7 +39,13 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 			return fmt.Errorf("handing Deployment replicas to the autoscaler: %w", err)
 		}
 	}
-	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, resources.Deployment(ms), appsv1ac.ExtractDeployment); err != nil {
+	desired := resources.Deployment(ms)
+	if !found && ms.Spec.Scaling != nil {
+		// Start at the autoscaler's minimum rather than the API default of 1; the next
+		// pass hands the count over like any switch to autoscaling.
+		desired.Spec.WithReplicas(resources.MinReplicas(ms))
+	}
+	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, appsv1ac.ExtractDeployment); err != nil {
 		return err
 	}
 	obs.deployment = live

@@ -296,6 +296,7 @@ func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {
 	key := client.ObjectKeyFromObject(ms)
 	g.Eventually(func(g Gomega) {
 		d := getDeployment(g, ctx, key)
+		g.Expect(d.Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
 		for _, mf := range d.ManagedFields {
 			if mf.Manager == FieldOwner {
 				g.Expect(string(mf.FieldsV1.Raw)).NotTo(ContainSubstring(`"f:replicas"`))

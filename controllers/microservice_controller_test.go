@@ -325,3 +325,23 @@ func TestSpecTheAPIServerRefusesIsInvalidSpec(t *testing.T) {
 	})
 	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
 }
+
+// The Argo CD restart action sets an annotation on the Microservice; the pods roll.
+func TestRestartAnnotationRollsThePods(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "restartable")
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	var before int64
+	g.Eventually(func(g Gomega) { before = getDeployment(g, ctx, key).Generation }, timeout, interval).Should(Succeed())
+
+	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) {
+		ms.Annotations = map[string]string{resources.AnnotationRestartedAt: "2026-11-26T12:00:00Z"}
+	})
+	g.Eventually(func(g Gomega) {
+		d := getDeployment(g, ctx, key)
+		g.Expect(d.Spec.Template.Annotations).To(HaveKeyWithValue(resources.AnnotationRestartedAt, "2026-11-26T12:00:00Z"))
+		g.Expect(d.Generation).To(BeNumerically(">", before))
+	}, timeout, interval).Should(Succeed())
+}

@@ -145,8 +145,9 @@ func autoscaledAndSettled(ms *v1alpha1.Microservice, prev *metav1.Condition) boo
 }
 
 // rolloutDone follows `kubectl rollout status`: every replica runs the new revision and
-// is available. Autoscaled services only need the new revision everywhere and minimum
-// availability, so the autoscaler adding pods does not make them unready.
+// is available. Autoscaled services only need the new revision everywhere and at least
+// the autoscaler's minimum available, so the autoscaler adding pods does not make them
+// unready.
 func rolloutDone(ms *v1alpha1.Microservice, d *appsv1.Deployment) (string, bool) {
 	s := d.Status
 	want := desiredReplicas(d)
@@ -154,8 +155,11 @@ func rolloutDone(ms *v1alpha1.Microservice, d *appsv1.Deployment) (string, bool)
 		return fmt.Sprintf("%d old replicas are pending termination", s.Replicas-s.UpdatedReplicas), false
 	}
 	if ms.Spec.Scaling != nil {
-		if dc := deploymentCondition(d, appsv1.DeploymentAvailable); dc == nil || dc.Status != corev1.ConditionTrue {
-			return fmt.Sprintf("%d of %d updated replicas are available", s.AvailableReplicas, s.UpdatedReplicas), false
+		// Not the Deployment's Available condition: it turns False while a big scale-up
+		// waits for its new pods, though the service serves as before.
+		floor := min(resources.MinReplicas(ms), want)
+		if s.AvailableReplicas < floor {
+			return fmt.Sprintf("%d replicas are available, fewer than the autoscaler's minimum of %d", s.AvailableReplicas, floor), false
 		}
 		return "", true
 	}

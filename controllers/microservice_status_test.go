@@ -34,7 +34,7 @@ func deployment(want int32, gen, obs int64, updated, available, total int32, ava
 
 func TestReadyCondition(t *testing.T) {
 	static := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Generation: 4}}
-	autoscaled := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Generation: 4}, Spec: v1alpha1.MicroserviceSpec{Scaling: &v1alpha1.ScalingSpec{MaxReplicas: 5}}}
+	autoscaled := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Generation: 4}, Spec: v1alpha1.MicroserviceSpec{Scaling: &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 6}}}
 	readyBefore := &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 4}
 	readyOlderGen := &metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, ObservedGeneration: 3}
 	deadline := deployment(3, 2, 2, 1, 1, 3, true)
@@ -60,7 +60,8 @@ func TestReadyCondition(t *testing.T) {
 		{"autoscaler adding pods keeps Ready", autoscaled, observed{deployment: deployment(5, 3, 3, 5, 2, 5, true)}, readyBefore, metav1.ConditionTrue, v1alpha1.ReasonReady},
 		{"autoscaler replica change not yet observed keeps Ready", autoscaled, observed{deployment: deployment(5, 3, 2, 2, 2, 2, true)}, readyBefore, metav1.ConditionTrue, v1alpha1.ReasonReady},
 		{"autoscaled new generation not observed", autoscaled, observed{deployment: deployment(5, 3, 2, 2, 2, 2, true)}, readyOlderGen, metav1.ConditionFalse, v1alpha1.ReasonObservedGenerationStale},
-		{"autoscaled below minimum availability", autoscaled, observed{deployment: deployment(5, 3, 3, 5, 1, 5, false)}, readyBefore, metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress},
+		{"big scale-up: Deployment unavailable, minimum still serving", autoscaled, observed{deployment: deployment(6, 3, 3, 6, 2, 6, false)}, readyBefore, metav1.ConditionTrue, v1alpha1.ReasonReady},
+		{"autoscaled below its minimum", autoscaled, observed{deployment: deployment(5, 3, 3, 5, 1, 5, false)}, readyBefore, metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -38,6 +38,16 @@ func setUsage(ns, cpu string) error {
 	return err
 }
 
+// sampleNotReady returns the Ready condition's reason and message when it is not True;
+// a failed read is not a sample.
+func sampleNotReady(ns string) []string {
+	out, err := jsonpath(ns, "ms/spiky", `{.status.conditions[?(@.type=="Ready")].status}|{.status.conditions[?(@.type=="Ready")].reason}|{.status.conditions[?(@.type=="Ready")].message}`)
+	if err != nil || strings.HasPrefix(out, "True|") {
+		return nil
+	}
+	return []string{out}
+}
+
 func statusReplicas(ns string) (int, error) {
 	out, err := jsonpath(ns, "ms/spiky", "{.status.replicas}")
 	if err != nil {
@@ -67,14 +77,12 @@ func TestLoadSpike(t *testing.T) {
 
 	spike := time.Now()
 	var firstUp time.Duration
-	notReady := 0 // Ready must not flap while the autoscaler scales
+	var notReady []string // Ready must not flap while the autoscaler scales
 	eventually(t, 180*time.Second, func() error {
 		if err := setUsage(ns, "300m"); err != nil {
 			return err
 		}
-		if ready, _ := jsonpath(ns, "ms/spiky", `{.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
-			notReady++
-		}
+		notReady = append(notReady, sampleNotReady(ns)...)
 		n, err := statusReplicas(ns)
 		if err != nil {
 			return err
@@ -89,8 +97,8 @@ func TestLoadSpike(t *testing.T) {
 	})
 	toMax := time.Since(spike)
 	t.Logf("spike to first scale-up: %s; to max (6): %s", firstUp.Round(time.Second), toMax.Round(time.Second))
-	if notReady > 0 {
-		t.Fatalf("Ready was not True in %d samples while the autoscaler scaled up", notReady)
+	if len(notReady) > 0 {
+		t.Fatalf("Ready was not True while the autoscaler scaled up: %v", notReady)
 	}
 	row := strings.Fields(strings.Split(mustKubectl(t, "get", "ms", "-n", ns), "\n")[1])
 	if row[3] != "6" {
@@ -121,17 +129,15 @@ func TestLoadSpike(t *testing.T) {
 		if err := setUsage(ns, "10m"); err != nil {
 			return err
 		}
-		if ready, _ := jsonpath(ns, "ms/spiky", `{.status.conditions[?(@.type=="Ready")].status}`); ready != "True" {
-			notReady++
-		}
+		notReady = append(notReady, sampleNotReady(ns)...)
 		if n, err := statusReplicas(ns); err != nil || n != 2 {
 			return fmt.Errorf("%d replicas (%v)", n, err)
 		}
 		return nil
 	})
 	t.Logf("calm to back at min (2): %s", time.Since(calm).Round(time.Second))
-	if notReady > 0 {
-		t.Fatalf("Ready was not True in %d samples while the autoscaler scaled down", notReady)
+	if len(notReady) > 0 {
+		t.Fatalf("Ready was not True while the autoscaler scaled down: %v", notReady)
 	}
 	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=60s", "ms/spiky")
 }

@@ -46,6 +46,12 @@ func (r *MicroserviceReconciler) reconcileShared(ctx context.Context, ms *v1alph
 	if err != nil {
 		return err
 	}
+	// Names come from namespace and name, never from the Secret: whoever may edit a
+	// namespace's Secrets must not point kubeship at another service's role.
+	if want := sharedCredentials(ms, server, ""); creds.Database != want.Database || creds.Username != want.Username {
+		return fmt.Errorf("credentials Secret %s names database %q and user %q instead of %q and %q: restore them or delete the Secret",
+			secret.Name, creds.Database, creds.Username, want.Database, want.Username)
+	}
 	admin, err := r.connectAdmin(ctx, server)
 	if err != nil {
 		return err

@@ -321,3 +321,36 @@ func TestSharedNameCollisionKeepsFirstOwner(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 	g.Expect(apierrors.IsNotFound(k8s.Get(ctx, dbKey(client.ObjectKeyFromObject(second)), &corev1.Secret{}))).To(BeTrue())
 }
+
+func TestSharedRefusesNamesEditedInTheSecret(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	server := newDatabaseServer(t, g, sharedPostgres.Get(t), &metav1.LabelSelector{})
+	ns := newNamespace(t)
+	victim := sharedMicroservice(ns, "victim", server, v1alpha1.DeletionRetain)
+	g.Expect(k8s.Create(ctx, victim)).To(Succeed())
+	victimSecret := waitDatabaseReady(g, ctx, client.ObjectKeyFromObject(victim))
+
+	// Someone prepares the attacker's Secret naming the victim's database and role.
+	attacker := sharedMicroservice(ns, "attacker", server, v1alpha1.DeletionRetain)
+	forged := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "attacker-db", Labels: map[string]string{
+			"app.kubernetes.io/managed-by": "kubeship", "apps.kubeship.dev/microservice": "attacker", "app.kubernetes.io/name": "attacker"}},
+		Data: map[string][]byte{
+			"host": victimSecret.Data["host"], "port": victimSecret.Data["port"],
+			"database": victimSecret.Data["database"], "username": victimSecret.Data["username"],
+			"password": []byte("attacker-chosen-password"), "uri": []byte("postgresql://x"),
+		},
+	}
+	g.Expect(k8s.Create(ctx, forged)).To(Succeed())
+	g.Expect(k8s.Create(ctx, attacker)).To(Succeed())
+	g.Eventually(func(g Gomega) {
+		c := msCondition(g, ctx, client.ObjectKeyFromObject(attacker), v1alpha1.ConditionDatabaseReady)
+		g.Expect(c.Reason).To(Equal(v1alpha1.ReasonProvisioningFailed))
+		g.Expect(c.Message).To(ContainSubstring("instead of"))
+		g.Expect(c.Message).NotTo(ContainSubstring("attacker-chosen-password"))
+	}, timeout, interval).Should(Succeed())
+	app := openAsApp(g, victimSecret)
+	defer app.Close()
+	g.Expect(app.PingContext(ctx)).To(Succeed(), "the victim's password still works")
+}

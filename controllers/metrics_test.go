@@ -10,7 +10,6 @@ import (
 
 	. "github.com/onsi/gomega"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
@@ -44,9 +43,7 @@ func TestMetricsEndpoint(t *testing.T) {
 	ms := newMicroservice(newNamespace(t), "metered")
 	ms.Spec.Replicas = ptr.To[int32](1)
 	ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres}
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	key := createAndWaitForDeployment(g, ctx, ms)
 	g.Eventually(func(g Gomega) { markStatefulSetReady(g, ctx, dbKey(key)) }, timeout, interval).Should(Succeed())
 	markDeploymentRolledOut(t, ctx, key)
 	g.Eventually(func(g Gomega) {

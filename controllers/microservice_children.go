@@ -14,6 +14,7 @@ import (
 	autoscalingv2ac "k8s.io/client-go/applyconfigurations/autoscaling/v2"
 	corev1ac "k8s.io/client-go/applyconfigurations/core/v1"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -92,7 +93,7 @@ func (r *MicroserviceReconciler) deleteOwned(ctx context.Context, ms *v1alpha1.M
 	if !found || !metav1.IsControlledBy(obj, ms) {
 		return nil
 	}
-	err := r.Delete(ctx, obj, client.Preconditions{UID: ptrTo(obj.GetUID())})
+	err := r.Delete(ctx, obj, client.Preconditions{UID: ptr.To(obj.GetUID())})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("deleting %s: %w", kind, err)
 	}
@@ -107,5 +108,3 @@ func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Micr
 	}
 	return err == nil, err
 }
-
-func ptrTo[T any](v T) *T { return &v }

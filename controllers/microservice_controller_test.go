@@ -42,6 +42,14 @@ func getDeployment(g Gomega, ctx context.Context, key client.ObjectKey) *appsv1.
 	return d
 }
 
+// createAndWaitForDeployment creates ms and waits until kubeship has made its Deployment.
+func createAndWaitForDeployment(g Gomega, ctx context.Context, ms *v1alpha1.Microservice) client.ObjectKey {
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	return key
+}
+
 func readyOf(g Gomega, ctx context.Context, key client.ObjectKey) *metav1.Condition {
 	ms := &v1alpha1.Microservice{}
 	g.Expect(k8s.Get(ctx, key, ms)).To(Succeed())
@@ -114,9 +122,7 @@ func TestStatusFollowsDeploymentAndImageChange(t *testing.T) {
 	ctx := context.Background()
 	ms := newMicroservice(newNamespace(t), "orders")
 	ms.Spec.Replicas = ptr.To[int32](3)
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	key := createAndWaitForDeployment(g, ctx, ms)
 
 	markDeploymentRolledOut(t, ctx, key)
 	g.Eventually(func(g Gomega) {
@@ -207,9 +213,7 @@ func TestConvergedPassWritesNothing(t *testing.T) {
 	ms.Spec.Ports = []v1alpha1.ServicePort{{Name: "grpc", Port: 9000}}
 	ms.Spec.Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("0.5Gi")}
 	ms.Spec.Env = []corev1.EnvVar{{Name: "A", Value: "1"}}
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	key := createAndWaitForDeployment(g, ctx, ms)
 	markDeploymentRolledOut(t, ctx, key)
 	g.Eventually(func(g Gomega) {
 		g.Expect(readyOf(g, ctx, key).Status).To(Equal(metav1.ConditionTrue))
@@ -240,9 +244,7 @@ func TestScaleSubresourceScalesDeployment(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ms := newMicroservice(newNamespace(t), "search")
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	key := createAndWaitForDeployment(g, ctx, ms)
 
 	// What `kubectl scale` sends. (A GET of /scale fails while spec.replicas is absent:
 	// the API server reports the spec replicas path as missing; API.md forbids a default.)

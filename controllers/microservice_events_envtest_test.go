@@ -13,9 +13,7 @@ func TestEventsMarkTransitions(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ms := newMicroservice(newNamespace(t), "announcer")
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) { getDeployment(g, ctx, key) }, timeout, interval).Should(Succeed())
+	key := createAndWaitForDeployment(g, ctx, ms)
 	markDeploymentRolledOut(t, ctx, key)
 
 	reasons := func(g Gomega) map[string]int {

@@ -121,7 +121,11 @@ func update(t *testing.T, ns, name, spec string, mutate func(db map[string]any))
 
 func TestAdmissionGuardsDatabaseUpdates(t *testing.T) {
 	ns := newNamespace(t)
-	const dedicated = "spec: {image: x, database: {engine: postgres, storage: 2Gi}}"
+	const (
+		dedicated = "spec: {image: x, database: {engine: postgres, storage: 2Gi}}"
+		pg16      = "spec: {image: x, database: {engine: postgres, version: '16'}}"
+		shared    = "spec: {image: x, database: {engine: postgres, mode: shared, serverRef: {name: pg}}}"
+	)
 	rejected := []struct {
 		name, spec string
 		mutate     func(map[string]any)
@@ -135,6 +139,24 @@ func TestAdmissionGuardsDatabaseUpdates(t *testing.T) {
 		}, `spec.database.mode: Invalid value: "shared": spec.database.mode is immutable`},
 		{"storage shrink", dedicated, func(db map[string]any) { db["storage"] = "1Gi" }, `spec.database.storage: Invalid value: "1Gi": spec.database.storage may grow but never shrink`},
 		{"storage removed", dedicated, func(db map[string]any) { delete(db, "storage") }, `spec.database.storage: Invalid value: spec.database.storage cannot be removed once set`},
+		{"serverRef change", shared, func(db map[string]any) { db["serverRef"] = map[string]any{"name": "other-pg"} },
+			`spec.database.serverRef: Invalid value: spec.database.serverRef is immutable`},
+		{"postgres major upgrade 16 to 17", pg16, func(db map[string]any) { db["version"] = "17" },
+			`spec.database.version: Invalid value: spec.database.version: 16 to 17 changes the PostgreSQL major version`},
+		{"postgres downgrade 16 to 9.6", pg16, func(db map[string]any) { db["version"] = "9.6" },
+			`spec.database.version: 9.6 is older than 16; a database cannot be downgraded in place`},
+		{"postgres default 16 to 17", dedicated, func(db map[string]any) { db["version"] = "17" },
+			`spec.database.version: 16 to 17 changes the PostgreSQL major version`},
+		{"postgres 9.5 to 9.6 is a major change", "spec: {image: x, database: {engine: postgres, version: '9.5'}}", func(db map[string]any) { db["version"] = "9.6" },
+			`spec.database.version: 9.5 to 9.6 changes the PostgreSQL major version`},
+		{"postgres minor downgrade", "spec: {image: x, database: {engine: postgres, version: '16.4'}}", func(db map[string]any) { db["version"] = "16.2" },
+			`spec.database.version: 16.2 is older than 16.4`},
+		{"postgres version removed after 17", "spec: {image: x, database: {engine: postgres, version: '17'}}", func(db map[string]any) { delete(db, "version") },
+			`spec.database.version: 16 is older than 17`},
+		{"mysql downgrade", "spec: {image: x, database: {engine: mysql, version: '8.4'}}", func(db map[string]any) { db["version"] = "8.0" },
+			`spec.database.version: 8.0 is older than 8.4`},
+		{"non-numeric version change", pg16, func(db map[string]any) { db["version"] = "latest" },
+			`spec.database.version: cannot tell whether 16 to latest is an upgrade`},
 	}
 	for i, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {
@@ -151,6 +173,8 @@ func TestAdmissionGuardsDatabaseUpdates(t *testing.T) {
 		{"storage grows", func(db map[string]any) { db["storage"] = "3Gi" }},
 		{"same storage in other units", func(db map[string]any) { db["storage"] = "2048Mi" }},
 		{"deletion policy changes", func(db map[string]any) { db["deletionPolicy"] = "Delete" }},
+		{"postgres minor upgrade of the default", func(db map[string]any) { db["version"] = "16.6" }},
+		{"postgres same version with a suffix", func(db map[string]any) { db["version"] = "16-alpine" }},
 	}
 	for i, tc := range accepted {
 		t.Run(tc.name, func(t *testing.T) {
@@ -159,6 +183,23 @@ func TestAdmissionGuardsDatabaseUpdates(t *testing.T) {
 			}
 		})
 	}
+	t.Run("mysql minor upgrade", func(t *testing.T) {
+		if err := update(t, ns, "acc-mysql", "spec: {image: x, database: {engine: mysql, version: '8.0'}}", func(db map[string]any) { db["version"] = "8.4" }); err != nil {
+			t.Fatalf("rejected a valid update: %v", err)
+		}
+	})
+	t.Run("removing the database", func(t *testing.T) {
+		ctx := context.Background()
+		u := manifest(t, ns, msHeader+pg16)
+		u.SetName("acc-removed")
+		if err := k8s.Create(ctx, u); err != nil {
+			t.Fatalf("creating: %v", err)
+		}
+		unstructured.RemoveNestedField(u.Object, "spec", "database")
+		if err := k8s.Update(ctx, u); err != nil {
+			t.Fatalf("rejected removing spec.database: %v", err)
+		}
+	})
 }
 
 func TestAdmissionRejectsInvalidDatabaseServers(t *testing.T) {

@@ -35,6 +35,10 @@ const (
 	ReasonDatabaseFailed = "DatabaseFailed"
 	// ReasonReconcileError: the operator could not write a child object; it retries.
 	ReasonReconcileError = "ReconcileError"
+	// ReasonResourceNotOwned: an object with a child's name exists that this
+	// Microservice does not control, and its owner has not consented to adoption (the
+	// annotation apps.kubeship.dev/adopt); kubeship leaves it untouched.
+	ReasonResourceNotOwned = "ResourceNotOwned"
 )
 
 // Reasons of the Available condition.
@@ -79,4 +83,15 @@ const (
 	ReasonAuthenticationFailed = "AuthenticationFailed"
 	// ReasonUnreachable: the server could not be reached.
 	ReasonUnreachable = "Unreachable"
+	// ReasonSecretNotAllowed: the admin or CA Secret is outside the operator's namespace
+	// and not labelled for kubeship, so kubeship does not read it.
+	ReasonSecretNotAllowed = "SecretNotAllowed"
 )
+
+// AdoptAnnotation, set by an existing object's owner to a Microservice's name, consents
+// to that Microservice taking the object over as its child.
+const AdoptAnnotation = "apps.kubeship.dev/adopt"
+
+// AdminSecretLabel, set to "true" on a Secret outside the operator's namespace, allows
+// DatabaseServers to name it as their admin or CA Secret.
+const AdminSecretLabel = "apps.kubeship.dev/database-server-secret"

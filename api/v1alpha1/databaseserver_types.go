@@ -32,7 +32,10 @@ type DatabaseServerSpec struct {
 	Port int32 `json:"port"`
 
 	// adminSecretRef names the Secret with the admin credentials (keys username and
-	// password) the operator uses to create databases and roles.
+	// password) the operator uses to create databases and roles. kubeship reads it only
+	// when it is in the operator's own namespace or carries the label
+	// apps.kubeship.dev/database-server-secret: "true"; otherwise Ready is False with
+	// reason SecretNotAllowed.
 	// +required
 	AdminSecretRef SecretReference `json:"adminSecretRef"`
 
@@ -40,6 +43,13 @@ type DatabaseServerSpec struct {
 	// +optional
 	// +kubebuilder:default=require
 	SSLMode SSLMode `json:"sslMode,omitempty"`
+
+	// caSecretRef names a Secret whose key ca.crt holds the PEM certificates that sign
+	// the server's certificate, for sslMode verify-full with a private CA. Absent means
+	// the system's roots. Like adminSecretRef it must be in the operator's namespace or
+	// carry the label apps.kubeship.dev/database-server-secret: "true".
+	// +optional
+	CASecretRef *SecretReference `json:"caSecretRef,omitempty"`
 
 	// allowedNamespaces selects the namespaces whose Microservices may get a database
 	// here. Absent allows none; {} allows all.

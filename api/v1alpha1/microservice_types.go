@@ -178,6 +178,27 @@ type DatabaseStatus struct {
 	// name is the database's name on its server.
 	// +optional
 	Name string `json:"name,omitempty"`
+	// provisioned records what kubeship created for this Microservice on a shared
+	// DatabaseServer, once it succeeded. Only what is recorded here is ever dropped.
+	// +optional
+	Provisioned *ProvisionedDatabase `json:"provisioned,omitempty"`
+}
+
+// ProvisionedDatabase is a database and login role kubeship created on a DatabaseServer.
+type ProvisionedDatabase struct {
+	// server is the DatabaseServer's name.
+	// +required
+	Server string `json:"server"`
+	// serverUID is the DatabaseServer's metadata.uid when the database was created; a
+	// DatabaseServer recreated under the same name is another server.
+	// +required
+	ServerUID string `json:"serverUID"`
+	// database is the database's name on the server.
+	// +required
+	Database string `json:"database"`
+	// role is the login role's (MySQL: user's) name on the server.
+	// +required
+	Role string `json:"role"`
 }
 
 // Microservice is one independently deployable service: its container, its scaling

@@ -101,7 +101,7 @@ func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password, owner 
 		{"claim", func(ctx context.Context) error {
 			// Before anything else is touched: a user or database that exists without our
 			// row, or carries another owner's, is refused here.
-			return errors.Join(a.claim(ctx, conn, kindUser, user, owner, userExists), a.claim(ctx, conn, kindDatabase, db, owner, dbExists))
+			return a.claim(ctx, conn, db, user, owner, userExists, dbExists)
 		}},
 		{"create-user", func(ctx context.Context) error {
 			if userExists {

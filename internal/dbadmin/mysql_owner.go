@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/go-sql-driver/mysql"
 )
@@ -22,11 +23,11 @@ const (
 
 // MySQL error numbers used here.
 const (
-	myErrDBExists       = 1007 // ER_DB_CREATE_EXISTS
-	myErrDupEntry       = 1062 // ER_DUP_ENTRY
-	myErrNoSuchTable    = 1146 // ER_NO_SUCH_TABLE
-	myErrCannotUser     = 1396 // ER_CANNOT_USER: CREATE USER of an existing user
-	myErrUnknownDB      = 1049 // ER_BAD_DB_ERROR
+	myErrDBExists    = 1007 // ER_DB_CREATE_EXISTS
+	myErrDupEntry    = 1062 // ER_DUP_ENTRY
+	myErrNoSuchTable = 1146 // ER_NO_SUCH_TABLE
+	myErrCannotUser  = 1396 // ER_CANNOT_USER: CREATE USER of an existing user
+	myErrUnknownDB   = 1049 // ER_BAD_DB_ERROR
 )
 
 func myErrIs(err error, number uint16) bool {
@@ -83,21 +84,35 @@ func (a *myAdmin) verifyOwner(ctx context.Context, conn *sql.Conn, kind, name, o
 	return nil
 }
 
-// claim records owner for name, or refuses when it is not theirs to have. Of two callers
-// claiming one name at once, the primary key lets one INSERT in; the other finds the row.
-func (a *myAdmin) claim(ctx context.Context, conn *sql.Conn, kind, name, owner string, exists bool) error {
-	if err := a.verifyOwner(ctx, conn, kind, name, owner, exists); err != nil {
-		return err
+// claim records owner for the user and the database, or refuses when either is not theirs
+// to have. Both missing rows go in with one INSERT, so of two callers claiming the same
+// names at once the primary key lets exactly one in, with both rows; the other finds them.
+func (a *myAdmin) claim(ctx context.Context, conn *sql.Conn, db, user, owner string, userExists, dbExists bool) error {
+	type name struct {
+		kind, name string
+		exists     bool
 	}
-	if got, err := a.recordedOwner(ctx, conn, kind, name); err != nil || got == owner {
-		return err
+	var missing []any
+	for _, n := range []name{{kindUser, user, userExists}, {kindDatabase, db, dbExists}} {
+		if err := a.verifyOwner(ctx, conn, n.kind, n.name, owner, n.exists); err != nil {
+			return err
+		}
+		if got, err := a.recordedOwner(ctx, conn, n.kind, n.name); err != nil {
+			return err
+		} else if got == "" {
+			missing = append(missing, n.kind, n.name, owner)
+		}
 	}
-	_, err := conn.ExecContext(ctx, "INSERT INTO "+ownersTable+" (kind, name, owner) VALUES (?, ?, ?)", kind, name, owner)
+	if len(missing) == 0 {
+		return nil
+	}
+	values := strings.TrimSuffix(strings.Repeat("(?, ?, ?), ", len(missing)/3), ", ")
+	_, err := conn.ExecContext(ctx, "INSERT INTO "+ownersTable+" (kind, name, owner) VALUES "+values, missing...)
 	if myErrIs(err, myErrDupEntry) {
-		return a.verifyOwner(ctx, conn, kind, name, owner, true)
+		return errors.Join(a.verifyOwner(ctx, conn, kindUser, user, owner, true), a.verifyOwner(ctx, conn, kindDatabase, db, owner, true))
 	}
 	if err != nil {
-		return a.fail(ctx, fmt.Sprintf("claiming %s %q", kind, name), err)
+		return a.fail(ctx, fmt.Sprintf("claiming database %q and user %q", db, user), err)
 	}
 	return nil
 }

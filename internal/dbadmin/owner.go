@@ -1,6 +1,9 @@
 package dbadmin
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Ownership on the server. Every role and database kubeship makes carries a marker naming
 // the Microservice (by UID) that made it; kubeship sets a password on, or drops, only what
@@ -31,11 +34,23 @@ func checkOwner(owner string) error {
 	return checkText("owner", owner)
 }
 
-// ownerConflict explains a marker that is not owner's.
-func ownerConflict(what, name, found, owner string) error {
+// ownerConflict explains a marker that is not owner's. For one without any marker it
+// says how a person who has checked that the account is this Microservice's (made by a
+// kubeship from before markers) can mark it: mark is that statement.
+func ownerConflict(what, name, found, owner, mark string) error {
 	if found == "" {
-		return conflictf("%s %q exists without kubeship's ownership marker, so kubeship did not make it for this Microservice and leaves it alone; "+
-			"if it was made by an older kubeship for this Microservice, mark it as %q", what, name, marker(owner))
+		return conflictf("%s %q exists without kubeship's ownership marker, so kubeship leaves it alone; "+
+			"if an older kubeship made it for this Microservice, mark it with: %s", what, name, mark)
 	}
 	return conflictf("%s %q belongs to another owner (%s), not this Microservice", what, name, found)
+}
+
+// pgMarkStatement is the statement that marks a PostgreSQL role or database as owner's.
+func pgMarkStatement(what, name, owner string) string {
+	return fmt.Sprintf("COMMENT ON %s %s IS '%s'", strings.ToUpper(what), pgIdent(name), marker(owner))
+}
+
+// myMarkStatement is the statement that records a MySQL user or database as owner's.
+func myMarkStatement(kind, name, owner string) string {
+	return fmt.Sprintf("INSERT INTO %s (kind, name, owner) VALUES ('%s', '%s', '%s')", ownersTable, kind, strings.ReplaceAll(name, "'", "''"), owner)
 }

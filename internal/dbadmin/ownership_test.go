@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -165,4 +166,48 @@ func TestRefusesDatabaseMarkedByAnother(t *testing.T) {
 	if dbExists, _ := e.exists(ctx, t, a, db, role); !dbExists {
 		t.Error("the database was dropped")
 	}
+}
+
+// Upgrade from a kubeship without markers: what it made is refused until a person marks
+// it with the statement the error names; then it is managed again.
+func TestUnmarkedUntilMarkedByHand(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := testCtx(t)
+		a := e.admin(t)
+		db, role := e.names("upgrade")
+		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		// What the previous version left: the same objects, no markers.
+		unmark := []string{"COMMENT ON ROLE " + pgIdent(role) + " IS NULL", "COMMENT ON DATABASE " + pgIdent(db) + " IS NULL"}
+		mark := []string{pgMarkStatement("role", role, testOwner)}
+		if e.engine == EngineMySQL {
+			unmark = []string{"DELETE FROM " + ownersTable + " WHERE name IN ('" + role + "', '" + db + "')"}
+			mark = []string{myMarkStatement(kindUser, role, testOwner), myMarkStatement(kindDatabase, db, testOwner)}
+		}
+		for _, q := range unmark {
+			if _, err := rawDB(a).ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		err := a.EnsureDatabase(ctx, db, role, "pw", testOwner)
+		if !errors.Is(err, ErrConflict) {
+			t.Fatalf("EnsureDatabase of the unmarked account: %v, want ErrConflict", err)
+		}
+		if !strings.Contains(err.Error(), mark[0]) {
+			t.Errorf("the error does not say how to mark it (%s): %v", mark[0], err)
+		}
+		for _, q := range mark {
+			if _, err := rawDB(a).ExecContext(ctx, q); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
+			t.Fatalf("EnsureDatabase once marked: %v", err)
+		}
+		if err := e.writeAndRead(ctx, t, db, role, "pw"); err != nil {
+			t.Fatal(err)
+		}
+	})
 }

@@ -10,7 +10,7 @@ import (
 // DatabaseReady and returned so the pass is retried with backoff.
 func (r *MicroserviceReconciler) reconcileDatabase(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	if ms.Spec.Database == nil {
-		return nil
+		return r.releaseDatabase(ctx, ms, obs)
 	}
 	var err error
 	if ms.Spec.Database.Mode == v1alpha1.ModeShared {

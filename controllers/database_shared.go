@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
@@ -22,10 +23,14 @@ const DatabaseFinalizer = "apps.kubeship.dev/database"
 
 // reconcileShared gives ms a database and role of its own on a DatabaseServer. The
 // order makes every crash recoverable: the Secret with the password exists before the
-// role gets that password, and each server step is idempotent.
+// role gets that password, each server step is idempotent, and the ownership marker on
+// the server lets the next pass finish what a crashed one started. The finalizer comes
+// last: only a service that was admitted and provisioned may ever drop anything.
 func (r *MicroserviceReconciler) reconcileShared(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
-	if err := r.syncFinalizer(ctx, ms); err != nil {
-		return err
+	if ms.Spec.Database.DeletionPolicy != v1alpha1.DeletionDelete {
+		if err := r.syncFinalizer(ctx, ms, false); err != nil {
+			return err
+		}
 	}
 	server, ok, err := r.admittingServer(ctx, ms, obs)
 	if err != nil || !ok {
@@ -38,10 +43,6 @@ func (r *MicroserviceReconciler) reconcileShared(ctx context.Context, ms *v1alph
 		return err
 	}
 	obs.database.secret = secret
-	if !created && alreadyProvisioned(ms) {
-		obs.database.provisioned = true
-		return nil
-	}
 	creds, err := resources.CredentialsFromSecret(ms.Spec.Database.Engine, secret)
 	if err != nil {
 		return err
@@ -52,24 +53,51 @@ func (r *MicroserviceReconciler) reconcileShared(ctx context.Context, ms *v1alph
 		return fmt.Errorf("credentials Secret %s names database %q and user %q instead of %q and %q: restore them or delete the Secret",
 			secret.Name, creds.Database, creds.Username, want.Database, want.Username)
 	}
+	if obs.database.secret, err = r.syncEndpoint(ctx, server, secret, creds); err != nil {
+		return err
+	}
+	record := provisionedRecord(server, creds)
+	if created || !recordedAs(ms, record) {
+		if err := r.provision(ctx, ms, server, creds, obs); err != nil || obs.database.blockedReason != "" {
+			return err
+		}
+	}
+	obs.database.provisioned = &record
+	return r.syncFinalizer(ctx, ms, ms.Spec.Database.DeletionPolicy == v1alpha1.DeletionDelete)
+}
+
+// provision makes the database and role on server, marked as ms's. A name that the
+// server holds for someone else is a state only a person can change: it is reported and
+// not retried.
+func (r *MicroserviceReconciler) provision(ctx context.Context, ms *v1alpha1.Microservice, server *v1alpha1.DatabaseServer, creds resources.Credentials, obs *observed) error {
 	admin, err := r.connectAdmin(ctx, server)
 	if err != nil {
 		return err
 	}
 	defer func() { _ = admin.Close() }()
-	if err := admin.EnsureDatabase(ctx, creds.Database, creds.Username, creds.Password); err != nil {
+	err = admin.EnsureDatabase(ctx, creds.Database, creds.Username, creds.Password, string(ms.UID))
+	if errors.Is(err, dbadmin.ErrConflict) {
+		obs.database.blockedReason = v1alpha1.ReasonProvisioningFailed
+		obs.database.blockedMessage = fmt.Sprintf("DatabaseServer %s: %v", server.Name, err)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("creating database %s on %s: %w", creds.Database, server.Name, err)
 	}
-	obs.database.provisioned = true
 	return nil
 }
 
-// alreadyProvisioned tells whether an earlier pass made the database: then a pass does
-// not log in to the server again, so thousands of services do not mean thousands of
-// connections per resync.
-func alreadyProvisioned(ms *v1alpha1.Microservice) bool {
-	c := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionDatabaseReady)
-	return c != nil && c.Status == metav1.ConditionTrue
+// provisionedRecord is what status.database.provisioned holds once creds exist on server.
+func provisionedRecord(server *v1alpha1.DatabaseServer, creds resources.Credentials) v1alpha1.ProvisionedDatabase {
+	return v1alpha1.ProvisionedDatabase{Server: server.Name, ServerUID: string(server.UID), Database: creds.Database, Role: creds.Username}
+}
+
+// recordedAs tells whether status already records record: then the server holds it and a
+// pass does not log in again, so thousands of services do not mean thousands of
+// connections per resync. A DatabaseServer recreated under the same name has another
+// UID, so its users provision anew.
+func recordedAs(ms *v1alpha1.Microservice, record v1alpha1.ProvisionedDatabase) bool {
+	return ms.Status.Database != nil && ms.Status.Database.Provisioned != nil && *ms.Status.Database.Provisioned == record
 }
 
 func sharedCredentials(ms *v1alpha1.Microservice, server *v1alpha1.DatabaseServer, password string) resources.Credentials {
@@ -174,10 +202,10 @@ func (r *MicroserviceReconciler) namespaceAllowed(ctx context.Context, server *v
 	return selector.Matches(labels.Set(ns.Labels)), nil
 }
 
-// syncFinalizer adds the finalizer under deletionPolicy Delete and removes it under
-// Retain, so a policy change later is honoured.
-func (r *MicroserviceReconciler) syncFinalizer(ctx context.Context, ms *v1alpha1.Microservice) error {
-	want := ms.Spec.Database.DeletionPolicy == v1alpha1.DeletionDelete
+// syncFinalizer adds or removes the database finalizer. Callers add it only after a
+// successful provisioning under deletionPolicy Delete, and remove it under Retain, so a
+// policy change later is honoured.
+func (r *MicroserviceReconciler) syncFinalizer(ctx context.Context, ms *v1alpha1.Microservice, want bool) error {
 	if want == controllerutil.ContainsFinalizer(ms, DatabaseFinalizer) {
 		return nil
 	}
@@ -189,46 +217,6 @@ func (r *MicroserviceReconciler) syncFinalizer(ctx context.Context, ms *v1alpha1
 	}
 	if err := r.Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("updating finalizers: %w", err)
-	}
-	return nil
-}
-
-// finalizeShared drops the database and role of a deleted Microservice whose policy is
-// Delete, then releases it. A DatabaseServer that no longer exists has nothing to drop.
-func (r *MicroserviceReconciler) finalizeShared(ctx context.Context, ms *v1alpha1.Microservice) error {
-	if !controllerutil.ContainsFinalizer(ms, DatabaseFinalizer) {
-		return nil
-	}
-	db := ms.Spec.Database
-	if db != nil && db.Mode == v1alpha1.ModeShared && db.DeletionPolicy == v1alpha1.DeletionDelete {
-		server := &v1alpha1.DatabaseServer{}
-		err := r.Get(ctx, client.ObjectKey{Name: db.ServerRef.Name}, server)
-		if client.IgnoreNotFound(err) != nil {
-			return fmt.Errorf("reading DatabaseServer %s: %w", db.ServerRef.Name, err)
-		}
-		if err == nil {
-			if err := r.dropShared(ctx, ms, server); err != nil {
-				return err
-			}
-		}
-	}
-	base := ms.DeepCopy()
-	controllerutil.RemoveFinalizer(ms, DatabaseFinalizer)
-	if err := r.Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
-		return fmt.Errorf("removing finalizer: %w", err)
-	}
-	return nil
-}
-
-func (r *MicroserviceReconciler) dropShared(ctx context.Context, ms *v1alpha1.Microservice, server *v1alpha1.DatabaseServer) error {
-	admin, err := r.connectAdmin(ctx, server)
-	if err != nil {
-		return err
-	}
-	defer func() { _ = admin.Close() }()
-	creds := sharedCredentials(ms, server, "")
-	if err := admin.DropDatabase(ctx, creds.Database, creds.Username); err != nil {
-		return fmt.Errorf("dropping database %s on %s: %w", creds.Database, server.Name, err)
 	}
 	return nil
 }

@@ -48,11 +48,11 @@ func takeFault(m map[string]int, db string) bool {
 
 type faultyAdmin struct{ dbadmin.Admin }
 
-func (a faultyAdmin) EnsureDatabase(ctx context.Context, db, role, password string) error {
+func (a faultyAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner string) error {
 	if takeFault(faults.before, db) {
 		return fmt.Errorf("injected failure before creating %s", db)
 	}
-	if err := a.Admin.EnsureDatabase(ctx, db, role, password); err != nil {
+	if err := a.Admin.EnsureDatabase(ctx, db, role, password, owner); err != nil {
 		return err
 	}
 	if takeFault(faults.after, db) {

@@ -15,8 +15,11 @@ import (
 type databaseObserved struct {
 	secret      *corev1.Secret      // the credentials Secret, once it exists
 	statefulSet *appsv1.StatefulSet // dedicated mode
-	// provisioned is true once the shared server holds the database and role.
-	provisioned bool
+	// provisioned is what the shared server holds for ms, once this pass made or found it.
+	provisioned *v1alpha1.ProvisionedDatabase
+	// releasing is true when spec.database was removed and this pass could not yet let
+	// go of what it kept: status keeps saying what there is until it has.
+	releasing bool
 	// blocked is a condition reason and message for a state only a person can fix,
 	// e.g. NamespaceNotAllowed; it is reported, not retried as an error.
 	blockedReason, blockedMessage string
@@ -36,7 +39,7 @@ func databaseReadyCondition(ms *v1alpha1.Microservice, db databaseObserved) meta
 		c.Reason, c.Message = v1alpha1.ReasonProvisioningFailed, db.err.Error()
 	case db.secret == nil:
 		c.Reason, c.Message = v1alpha1.ReasonDatabaseProvisioning, "Waiting for the credentials Secret"
-	case ms.Spec.Database.Mode == v1alpha1.ModeShared && !db.provisioned:
+	case ms.Spec.Database.Mode == v1alpha1.ModeShared && db.provisioned == nil:
 		c.Reason, c.Message = v1alpha1.ReasonDatabaseProvisioning, "Waiting for the database and role on the server"
 	case ms.Spec.Database.Mode != v1alpha1.ModeShared && (db.statefulSet == nil || db.statefulSet.Status.ReadyReplicas < 1):
 		c.Reason, c.Message = v1alpha1.ReasonDatabaseProvisioning, "Waiting for the database pod to become ready"
@@ -49,12 +52,20 @@ func databaseReadyCondition(ms *v1alpha1.Microservice, db databaseObserved) meta
 	return c
 }
 
-// databaseStatus tells users where the database is, read from the credentials Secret.
+// databaseStatus tells users where the database is, read from the credentials Secret,
+// and what was provisioned on a shared server. The record survives passes that did not
+// get as far as the server (it is still there), and is replaced only by a new provisioning.
 func databaseStatus(ms *v1alpha1.Microservice, db databaseObserved) *v1alpha1.DatabaseStatus {
 	st := &v1alpha1.DatabaseStatus{SecretName: resources.DatabaseSecretName(ms)}
 	if db.secret != nil {
 		st.Host = string(db.secret.Data[resources.SecretKeyHost])
 		st.Name = string(db.secret.Data[resources.SecretKeyDatabase])
+	}
+	switch {
+	case db.provisioned != nil:
+		st.Provisioned = db.provisioned.DeepCopy()
+	case ms.Status.Database != nil && ms.Status.Database.Provisioned != nil:
+		st.Provisioned = ms.Status.Database.Provisioned.DeepCopy()
 	}
 	return st
 }

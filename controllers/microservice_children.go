@@ -46,6 +46,7 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 		// pass hands the count over like any switch to autoscaling.
 		desired.Spec.WithReplicas(resources.MinReplicas(ms))
 	}
+	withDatabaseEndpoint(desired, ms, obs, live, found)
 	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, appsv1ac.ExtractDeployment); err != nil {
 		return err
 	}

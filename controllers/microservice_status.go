@@ -48,7 +48,9 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 		st.Database = databaseStatus(ms, obs.database)
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionDatabaseReady)
-		st.Database = nil
+		if !obs.database.releasing {
+			st.Database = nil
+		}
 	}
 	setCondition(&st, ms, readyCondition(ms, obs, prevReady, dbReady))
 	if ms.Spec.Scaling != nil {

@@ -42,8 +42,8 @@ func TestEnsureDatabaseCrashSafety(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		probeDB, probeRole := e.names("steps")
-		steps := stepNames(t, a, func() error { return a.EnsureDatabase(ctx, probeDB, probeRole, "pw") })
-		if err := a.DropDatabase(ctx, probeDB, probeRole); err != nil {
+		steps := stepNames(t, a, func() error { return a.EnsureDatabase(ctx, probeDB, probeRole, "pw", testOwner) })
+		if err := a.DropDatabase(ctx, probeDB, probeRole, testOwner); err != nil {
 			t.Fatal(err)
 		}
 		t.Logf("steps: %v", steps)
@@ -52,23 +52,23 @@ func TestEnsureDatabaseCrashSafety(t *testing.T) {
 		}
 		// An intruder: another service's role, trying the half-made database.
 		intruderDB, intruder := e.names("intruder")
-		if err := a.EnsureDatabase(ctx, intruderDB, intruder, "intruder-pw"); err != nil {
+		if err := a.EnsureDatabase(ctx, intruderDB, intruder, "intruder-pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), intruderDB, intruder) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), intruderDB, intruder, testOwner) })
 
 		for i, stop := range steps {
 			t.Run("stop before "+stop, func(t *testing.T) {
 				db, role := e.names(fmt.Sprintf("crash%d_", i))
-				t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
-				err := crashAt(a, stop, func() error { return a.EnsureDatabase(ctx, db, role, "first-password") })
+				t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+				err := crashAt(a, stop, func() error { return a.EnsureDatabase(ctx, db, role, "first-password", testOwner) })
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("interrupted EnsureDatabase: %v", err)
 				}
 				if err := e.writeAndRead(ctx, t, db, intruder, "intruder-pw"); err == nil {
 					t.Errorf("another role used the half-made database")
 				}
-				if err := a.EnsureDatabase(ctx, db, role, "second-password"); err != nil {
+				if err := a.EnsureDatabase(ctx, db, role, "second-password", testOwner); err != nil {
 					t.Fatalf("EnsureDatabase after the crash: %v", err)
 				}
 				if err := e.writeAndRead(ctx, t, db, role, "second-password"); err != nil {
@@ -91,25 +91,25 @@ func TestDropDatabaseCrashSafety(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		probeDB, probeRole := e.names("dsteps")
-		if err := a.EnsureDatabase(ctx, probeDB, probeRole, "pw"); err != nil {
+		if err := a.EnsureDatabase(ctx, probeDB, probeRole, "pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		steps := stepNames(t, a, func() error { return a.DropDatabase(ctx, probeDB, probeRole) })
+		steps := stepNames(t, a, func() error { return a.DropDatabase(ctx, probeDB, probeRole, testOwner) })
 		t.Logf("steps: %v", steps)
 		for i, stop := range steps {
 			t.Run("stop before "+stop, func(t *testing.T) {
 				db, role := e.names(fmt.Sprintf("dcrash%d_", i))
-				if err := a.EnsureDatabase(ctx, db, role, "pw"); err != nil {
+				if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 					t.Fatal(err)
 				}
 				if err := e.writeAndRead(ctx, t, db, role, "pw"); err != nil {
 					t.Fatal(err)
 				}
-				err := crashAt(a, stop, func() error { return a.DropDatabase(ctx, db, role) })
+				err := crashAt(a, stop, func() error { return a.DropDatabase(ctx, db, role, testOwner) })
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("interrupted DropDatabase: %v", err)
 				}
-				if err := a.DropDatabase(ctx, db, role); err != nil {
+				if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 					t.Fatalf("DropDatabase after the crash: %v", err)
 				}
 				if dbExists, roleExists := e.exists(ctx, t, a, db, role); dbExists || roleExists {

@@ -103,18 +103,22 @@ type Admin interface {
 	Ping(ctx context.Context) error
 
 	// EnsureDatabase makes login role `role` with password `password` and database `db` that
-	// belongs to it, idempotently: it creates what is missing and always sets the password, so
-	// a run that stopped half-way converges on the next one. No other non-superuser role can
-	// connect to (postgres) or use (mysql) the database, and the role gets no other rights.
+	// belongs to it, both marked as owned by `owner` (a Microservice's UID), idempotently: it
+	// creates what is missing and always sets the password, so a run that stopped half-way
+	// converges on the next one. No other non-superuser role can connect to (postgres) or use
+	// (mysql) the database, and the role gets no other rights.
 	//
-	// It refuses (ErrConflict) to take over a role that is the admin itself or holds
-	// server-wide privileges, or (postgres) a database that belongs to another role.
-	EnsureDatabase(ctx context.Context, db, role, password string) error
+	// It refuses (ErrConflict) a role or database that exists without owner's marker (made
+	// by someone else, or by another Microservice whose names collide with this one's), a
+	// role that is the admin itself or holds server-wide privileges, or (postgres) a database
+	// that belongs to another role. Of concurrent calls for one name with different owners,
+	// exactly one succeeds. A refused role's password is never changed.
+	EnsureDatabase(ctx context.Context, db, role, password, owner string) error
 
-	// DropDatabase drops the database and the role if they exist, ending their sessions
-	// first. Dropping what is already gone is not an error. It refuses (ErrConflict) the
-	// same things EnsureDatabase refuses.
-	DropDatabase(ctx context.Context, db, role string) error
+	// DropDatabase drops the database and the role if they exist and carry owner's marker,
+	// ending their sessions first. Dropping what is already gone is not an error. It refuses
+	// (ErrConflict) anything without owner's marker, and the things EnsureDatabase refuses.
+	DropDatabase(ctx context.Context, db, role, owner string) error
 
 	Close() error
 }

@@ -14,23 +14,23 @@ func TestEnsureDatabaseLifecycle(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("life")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
 
-		if err := a.EnsureDatabase(ctx, db, role, "pw-one"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "pw-one", testOwner); err != nil {
 			t.Fatalf("EnsureDatabase: %v", err)
 		}
 		if err := e.writeAndRead(ctx, t, db, role, "pw-one"); err != nil {
 			t.Fatalf("role cannot use its database: %v", err)
 		}
 		// Again, unchanged: no error, and the data is still there.
-		if err := a.EnsureDatabase(ctx, db, role, "pw-one"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "pw-one", testOwner); err != nil {
 			t.Fatalf("second EnsureDatabase: %v", err)
 		}
 		if n := countRows(ctx, t, e, db, role, "pw-one"); n != 1 {
 			t.Errorf("%d rows after the second EnsureDatabase, want 1", n)
 		}
 		// A new password replaces the old one.
-		if err := a.EnsureDatabase(ctx, db, role, "pw-two"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "pw-two", testOwner); err != nil {
 			t.Fatal(err)
 		}
 		if err := e.openURI(t, e.uri(db, role, "pw-one")).PingContext(ctx); !IsAuthError(err) {
@@ -59,8 +59,8 @@ func TestRoleHasNoOtherRights(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("rights")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
-		if err := a.EnsureDatabase(ctx, db, role, "pw"); err != nil {
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
 		conn := e.openURI(t, e.uri(db, role, "pw"))
@@ -122,11 +122,11 @@ func TestIsolationBetweenServices(t *testing.T) {
 		dbA, roleA := fmt.Sprintf("iso%d_a", n), fmt.Sprintf("iso%d_ra", n)
 		dbB, roleB := fmt.Sprintf("iso%dxa", n), fmt.Sprintf("iso%d_rb", n)
 		t.Cleanup(func() {
-			a.DropDatabase(context.Background(), dbA, roleA)
-			a.DropDatabase(context.Background(), dbB, roleB)
+			a.DropDatabase(context.Background(), dbA, roleA, testOwner)
+			a.DropDatabase(context.Background(), dbB, roleB, testOwner)
 		})
 		for _, s := range [][2]string{{dbA, roleA}, {dbB, roleB}} {
-			if err := a.EnsureDatabase(ctx, s[0], s[1], "pw-"+s[1]); err != nil {
+			if err := a.EnsureDatabase(ctx, s[0], s[1], "pw-"+s[1], testOwner); err != nil {
 				t.Fatal(err)
 			}
 			if err := e.writeAndRead(ctx, t, s[0], s[1], "pw-"+s[1]); err != nil {
@@ -154,7 +154,7 @@ func TestDropDatabase(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("drop")
-		if err := a.EnsureDatabase(ctx, db, role, "pw"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
 		// A session of the role stays open in its database while it is dropped.
@@ -169,7 +169,7 @@ func TestDropDatabase(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		if err := a.DropDatabase(ctx, db, role); err != nil {
+		if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 			t.Fatalf("DropDatabase: %v", err)
 		}
 		if dbExists, roleExists := e.exists(ctx, t, a, db, role); dbExists || roleExists {
@@ -182,12 +182,12 @@ func TestDropDatabase(t *testing.T) {
 			t.Errorf("login after DropDatabase: %v, want an auth error", err)
 		}
 		for i := 0; i < 2; i++ {
-			if err := a.DropDatabase(ctx, db, role); err != nil {
+			if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 				t.Errorf("DropDatabase of what is gone: %v", err)
 			}
 		}
 		never, neverRole := e.names("never")
-		if err := a.DropDatabase(ctx, never, neverRole); err != nil {
+		if err := a.DropDatabase(ctx, never, neverRole, testOwner); err != nil {
 			t.Errorf("DropDatabase of what never was: %v", err)
 		}
 	})
@@ -219,8 +219,8 @@ func TestRefusesToTakeOver(t *testing.T) {
 
 		for _, role := range []string{e.srv.User, other} {
 			for name, call := range map[string]func() error{
-				"EnsureDatabase": func() error { return a.EnsureDatabase(ctx, db, role, "new-password") },
-				"DropDatabase":   func() error { return a.DropDatabase(ctx, db, role) },
+				"EnsureDatabase": func() error { return a.EnsureDatabase(ctx, db, role, "new-password", testOwner) },
+				"DropDatabase":   func() error { return a.DropDatabase(ctx, db, role, testOwner) },
 			} {
 				if err := call(); !errors.Is(err, ErrConflict) {
 					t.Errorf("%s with role %s: %v, want ErrConflict", name, role, err)
@@ -257,10 +257,10 @@ func TestRefusesForeignDatabase(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rawDB(a).ExecContext(context.Background(), "DROP DATABASE "+pgIdent(db)) })
-	if err := a.EnsureDatabase(ctx, db, role, "pw"); !errors.Is(err, ErrConflict) {
+	if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); !errors.Is(err, ErrConflict) {
 		t.Errorf("EnsureDatabase: %v, want ErrConflict", err)
 	}
-	if err := a.DropDatabase(ctx, db, role); !errors.Is(err, ErrConflict) {
+	if err := a.DropDatabase(ctx, db, role, testOwner); !errors.Is(err, ErrConflict) {
 		t.Errorf("DropDatabase: %v, want ErrConflict", err)
 	}
 	if dbExists, roleExists := e.exists(ctx, t, a, db, role); !dbExists || roleExists {
@@ -294,7 +294,7 @@ func TestPostgresNonSuperuserAdmin(t *testing.T) {
 	}
 	db, role := e.names("limited")
 	for i := 0; i < 2; i++ {
-		if err := a.EnsureDatabase(ctx, db, role, "pw"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 			t.Fatalf("EnsureDatabase #%d: %v", i+1, err)
 		}
 	}
@@ -307,7 +307,7 @@ func TestPostgresNonSuperuserAdmin(t *testing.T) {
 	if err := session.PingContext(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := a.DropDatabase(ctx, db, role); err != nil {
+	if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 		t.Fatalf("DropDatabase: %v", err)
 	}
 	if dbExists, roleExists := e.exists(ctx, t, super, db, role); dbExists || roleExists {
@@ -321,9 +321,9 @@ func TestPostgresStoresVerifier(t *testing.T) {
 	ctx := testCtx(t)
 	a := e.admin(t)
 	db, role := e.names("verifier")
-	t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
+	t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
 	start := time.Now()
-	if err := a.EnsureDatabase(ctx, db, role, "verifier-password"); err != nil {
+	if err := a.EnsureDatabase(ctx, db, role, "verifier-password", testOwner); err != nil {
 		t.Fatal(err)
 	}
 	t.Logf("EnsureDatabase took %s", time.Since(start))

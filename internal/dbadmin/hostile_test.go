@@ -25,14 +25,14 @@ func TestHostileNamesThroughName(t *testing.T) {
 		} {
 			ns := fmt.Sprintf("n%d-%s", nameSeq.Add(1), tc.namespace)
 			db, role := DatabaseName(e.engine, ns, tc.name), RoleName(e.engine, ns, tc.name)
-			if err := a.EnsureDatabase(ctx, db, role, "pw'\\"); err != nil {
+			if err := a.EnsureDatabase(ctx, db, role, "pw'\\", testOwner); err != nil {
 				t.Errorf("(%q, %q) -> %q/%q: EnsureDatabase: %v", ns, tc.name, db, role, err)
 				continue
 			}
 			if err := e.writeAndRead(ctx, t, db, role, "pw'\\"); err != nil {
 				t.Errorf("%q/%q: %v", db, role, err)
 			}
-			if err := a.DropDatabase(ctx, db, role); err != nil {
+			if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 				t.Errorf("%q/%q: DropDatabase: %v", db, role, err)
 			}
 		}
@@ -46,10 +46,10 @@ func TestHostileRawNames(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		sentinelDB, sentinelRole := e.names("s") // short: the injections below quote them
-		if err := a.EnsureDatabase(ctx, sentinelDB, sentinelRole, "sentinel-pw"); err != nil {
+		if err := a.EnsureDatabase(ctx, sentinelDB, sentinelRole, "sentinel-pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), sentinelDB, sentinelRole) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), sentinelDB, sentinelRole, testOwner) })
 		if err := e.writeAndRead(ctx, t, sentinelDB, sentinelRole, "sentinel-pw"); err != nil {
 			t.Fatal(err)
 		}
@@ -87,7 +87,7 @@ func TestHostileRawNames(t *testing.T) {
 			if e.engine == EngineMySQL && tc.wantMySQL != "" {
 				want = tc.wantMySQL
 			}
-			err := a.EnsureDatabase(ctx, tc.db, tc.role, "pw")
+			err := a.EnsureDatabase(ctx, tc.db, tc.role, "pw", testOwner)
 			assertNoSecret(t, err, "pw")
 			switch {
 			case err == nil && want == invalid:
@@ -100,14 +100,14 @@ func TestHostileRawNames(t *testing.T) {
 			if err != nil {
 				t.Logf("%s: refused: %v", tc.name, err)
 				// Clean up whatever a server-side refusal left; an invalid name stays invalid.
-				dropErr := a.DropDatabase(ctx, tc.db, tc.role)
+				dropErr := a.DropDatabase(ctx, tc.db, tc.role, testOwner)
 				if errors.Is(err, ErrInvalid) != errors.Is(dropErr, ErrInvalid) || (dropErr != nil && !errors.Is(dropErr, ErrInvalid)) {
 					t.Errorf("%s: DropDatabase after a refused EnsureDatabase: %v", tc.name, dropErr)
 				}
 				continue
 			}
 			// It made exactly these names, and they work.
-			if err := a.EnsureDatabase(ctx, tc.db, tc.role, "pw"); err != nil {
+			if err := a.EnsureDatabase(ctx, tc.db, tc.role, "pw", testOwner); err != nil {
 				t.Errorf("%s: again: %v", tc.name, err)
 			}
 			if dbExists, roleExists := e.exists(ctx, t, a, tc.db, tc.role); !dbExists || !roleExists {
@@ -116,7 +116,7 @@ func TestHostileRawNames(t *testing.T) {
 			if err := e.writeAndRead(ctx, t, tc.db, tc.role, "pw"); err != nil {
 				t.Errorf("%s: role cannot use its database: %v", tc.name, err)
 			}
-			if err := a.DropDatabase(ctx, tc.db, tc.role); err != nil {
+			if err := a.DropDatabase(ctx, tc.db, tc.role, testOwner); err != nil {
 				t.Errorf("%s: DropDatabase: %v", tc.name, err)
 			}
 			if dbExists, roleExists := e.exists(ctx, t, a, tc.db, tc.role); dbExists || roleExists {
@@ -170,11 +170,11 @@ func TestHostilePasswords(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("pwd")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
 		passwords := append([]string{`@:/?#[]%+ &=`}, hostileStrings...)
 		previous := ""
 		for _, pw := range passwords {
-			if err := a.EnsureDatabase(ctx, db, role, pw); err != nil {
+			if err := a.EnsureDatabase(ctx, db, role, pw, testOwner); err != nil {
 				t.Errorf("password %q: %v", pw, err)
 				continue
 			}
@@ -189,7 +189,7 @@ func TestHostilePasswords(t *testing.T) {
 			previous = pw
 		}
 		for _, bad := range []string{"", "nul\x00byte", "bad\xffutf8"} {
-			err := a.EnsureDatabase(ctx, db, role, bad)
+			err := a.EnsureDatabase(ctx, db, role, bad, testOwner)
 			if !errors.Is(err, ErrInvalid) {
 				t.Errorf("password %q: %v, want ErrInvalid", bad, err)
 			}

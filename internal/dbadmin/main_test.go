@@ -231,3 +231,6 @@ func assertNoSecret(t *testing.T, err error, secrets ...string) {
 		t.Errorf("error is %T, not *dbadmin.Error: %v", err, err)
 	}
 }
+
+// testOwner is the owner (a Microservice UID in the operator) of what tests make.
+const testOwner = "9d1c7a52-0b4e-4a8e-bf1e-test00000001"

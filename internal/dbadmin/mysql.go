@@ -68,6 +68,8 @@ func checkMySQLNames(db, user string) error {
 		}
 	}
 	switch {
+	case db == ownersDB:
+		return invalidf("database name %q is kubeship's own", db)
 	case strings.HasSuffix(db, " "):
 		return invalidf("database name %q ends with a space", db)
 	case myGrantLen(db) > maxMySQLDBChars:
@@ -77,30 +79,58 @@ func checkMySQLNames(db, user string) error {
 	return nil
 }
 
-func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password string) error {
-	if err := checkMySQLNames(db, user); err != nil {
+func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password, owner string) error {
+	if err := errors.Join(checkMySQLNames(db, user), checkOwner(owner)); err != nil {
 		return err
 	}
 	if err := checkText("password", password); err != nil {
 		return err
 	}
-	conn, _, err := a.begin(ctx, user)
+	conn, userExists, err := a.begin(ctx, user)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
+	dbExists, err := a.databaseExists(ctx, conn, db)
+	if err != nil {
+		return err
+	}
 	exec := a.execOn(conn, password)
 	return runSteps(ctx, a.stepHook, []step{
+		{"owners-table", func(ctx context.Context) error { return a.ensureOwnersTable(ctx, conn) }},
+		{"claim", func(ctx context.Context) error {
+			// Before anything else is touched: a user or database that exists without our
+			// row, or carries another owner's, is refused here.
+			return a.claim(ctx, conn, db, user, owner, userExists, dbExists)
+		}},
 		{"create-user", func(ctx context.Context) error {
-			// With its password from the start: a user made without one could log in with none.
-			return exec(ctx, fmt.Sprintf("creating user %q", user), "CREATE USER IF NOT EXISTS ?@'%' IDENTIFIED BY ?", user, password)
+			if userExists {
+				return nil
+			}
+			// With its password from the start: a user made without one could log in with
+			// none. Not IF NOT EXISTS: a user that appeared since the look was not made here.
+			err := exec(ctx, fmt.Sprintf("creating user %q", user), "CREATE USER ?@'%' IDENTIFIED BY ?", user, password)
+			if ignoreCode(err, strconv.Itoa(myErrCannotUser)) == nil && err != nil {
+				return conflictf("user %q appeared while it was being created; refusing to manage it", user)
+			}
+			return err
 		}},
 		{"set-password", func(ctx context.Context) error {
+			if err := a.verifyOwner(ctx, conn, kindUser, user, owner, true); err != nil {
+				return err
+			}
 			return exec(ctx, fmt.Sprintf("setting the password of user %q", user), "ALTER USER ?@'%' IDENTIFIED BY ?", user, password)
 		}},
 		{"create-database", func(ctx context.Context) error {
+			if dbExists {
+				return nil
+			}
 			// utf8mb4 explicitly: MariaDB's default character set is still latin1.
-			return exec(ctx, fmt.Sprintf("creating database %q", db), "CREATE DATABASE IF NOT EXISTS "+myIdent(db)+" CHARACTER SET utf8mb4")
+			err := exec(ctx, fmt.Sprintf("creating database %q", db), "CREATE DATABASE "+myIdent(db)+" CHARACTER SET utf8mb4")
+			if ignoreCode(err, strconv.Itoa(myErrDBExists)) == nil && err != nil {
+				return conflictf("database %q appeared while it was being created; refusing to manage it", db)
+			}
+			return err
 		}},
 		{"grant", func(ctx context.Context) error {
 			return exec(ctx, fmt.Sprintf("granting database %q to user %q", db, user),
@@ -109,8 +139,8 @@ func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password string)
 	})
 }
 
-func (a *myAdmin) DropDatabase(ctx context.Context, db, user string) error {
-	if err := checkMySQLNames(db, user); err != nil {
+func (a *myAdmin) DropDatabase(ctx context.Context, db, user, owner string) error {
+	if err := errors.Join(checkMySQLNames(db, user), checkOwner(owner)); err != nil {
 		return err
 	}
 	conn, exists, err := a.begin(ctx, user)
@@ -118,6 +148,13 @@ func (a *myAdmin) DropDatabase(ctx context.Context, db, user string) error {
 		return err
 	}
 	defer conn.Close()
+	dbExists, err := a.databaseExists(ctx, conn, db)
+	if err != nil {
+		return err
+	}
+	if err := errors.Join(a.verifyOwner(ctx, conn, kindUser, user, owner, exists), a.verifyOwner(ctx, conn, kindDatabase, db, owner, dbExists)); err != nil {
+		return err
+	}
 	exec := a.execOn(conn)
 	return runSteps(ctx, a.stepHook, []step{
 		{"drop-user", func(ctx context.Context) error {
@@ -134,6 +171,7 @@ func (a *myAdmin) DropDatabase(ctx context.Context, db, user string) error {
 		{"drop-database", func(ctx context.Context) error {
 			return exec(ctx, fmt.Sprintf("dropping database %q", db), "DROP DATABASE IF EXISTS "+myIdent(db))
 		}},
+		{"forget", func(ctx context.Context) error { return a.forget(ctx, conn, db, user, owner) }},
 	})
 }
 

@@ -45,10 +45,10 @@ func TestPingLogsInAgain(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("ping")
-		if err := a.EnsureDatabase(ctx, db, role, "first-password"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "first-password", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
 		cfg := e.config()
 		cfg.Username, cfg.Password = role, "first-password"
 		asRole, err := Connect(ctx, cfg)
@@ -59,7 +59,7 @@ func TestPingLogsInAgain(t *testing.T) {
 		if err := asRole.Ping(ctx); err != nil {
 			t.Fatalf("Ping: %v", err)
 		}
-		if err := a.EnsureDatabase(ctx, db, role, "second-password"); err != nil {
+		if err := a.EnsureDatabase(ctx, db, role, "second-password", testOwner); err != nil {
 			t.Fatal(err)
 		}
 		if err := asRole.Ping(ctx); !IsAuthError(err) {

@@ -73,8 +73,8 @@ func checkPGNames(db, role string) error {
 	return errors.Join(checkName("database name", db, MaxNameLength, 0), checkName("role name", role, MaxNameLength, 0))
 }
 
-func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string) error {
-	if err := checkPGNames(db, role); err != nil {
+func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner string) error {
+	if err := errors.Join(checkPGNames(db, role), checkOwner(owner)); err != nil {
 		return err
 	}
 	literal, secrets, err := pgPassword(password)
@@ -86,16 +86,30 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string)
 		return err
 	}
 	defer conn.Close()
+	if err := st.claimable(db, role, owner); err != nil {
+		return err
+	}
 	exec := a.execOn(conn, secrets...)
 	r, d := pgIdent(role), pgIdent(db)
+	mark := "'" + marker(owner) + "'" // checkOwner lets no quote or backslash through
 	return runSteps(ctx, a.stepHook, []step{
 		{"create-role", func(ctx context.Context) error {
 			if st.roleExists {
 				return nil
 			}
-			err := exec(ctx, fmt.Sprintf("creating role %q", role),
-				"CREATE ROLE "+r+" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS")
-			return ignoreCode(err, "42710") // duplicate_object: made meanwhile
+			// Role and marker in one transaction: of two services racing for the name, one
+			// commits both, the other fails and then finds the winner's marker.
+			err := a.inTx(ctx, conn, fmt.Sprintf("creating role %q", role),
+				"CREATE ROLE "+r+" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS",
+				"COMMENT ON ROLE "+r+" IS "+mark)
+			if ignoreCode(ignoreCode(err, "42710"), "23505") != nil { // duplicate_object, unique_violation: made meanwhile
+				return err
+			}
+			return nil
+		}},
+		{"verify-role", func(ctx context.Context) error {
+			// Whatever the first look saw, the password goes only to a role marked as ours.
+			return a.verifyRole(ctx, conn, role, owner)
 		}},
 		{"set-password", func(ctx context.Context) error {
 			// Not NOSUPERUSER etc. here: before PostgreSQL 16 naming those attributes in ALTER
@@ -121,6 +135,12 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string)
 				"CREATE DATABASE "+d+" OWNER "+r+" ALLOW_CONNECTIONS false")
 			return ignoreCode(err, "42P04") // duplicate_database: made meanwhile
 		}},
+		{"mark-database", func(ctx context.Context) error {
+			if err := a.verifyDatabase(ctx, conn, db, role, owner); err != nil {
+				return err
+			}
+			return exec(ctx, fmt.Sprintf("marking database %q", db), "COMMENT ON DATABASE "+d+" IS "+mark)
+		}},
 		{"revoke-public", func(ctx context.Context) error {
 			return exec(ctx, fmt.Sprintf("revoking PUBLIC's rights on database %q", db), "REVOKE ALL ON DATABASE "+d+" FROM PUBLIC")
 		}},
@@ -130,8 +150,8 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password string)
 	})
 }
 
-func (a *pgAdmin) DropDatabase(ctx context.Context, db, role string) error {
-	if err := checkPGNames(db, role); err != nil {
+func (a *pgAdmin) DropDatabase(ctx context.Context, db, role, owner string) error {
+	if err := errors.Join(checkPGNames(db, role), checkOwner(owner)); err != nil {
 		return err
 	}
 	conn, st, err := a.begin(ctx, db, role)
@@ -139,6 +159,9 @@ func (a *pgAdmin) DropDatabase(ctx context.Context, db, role string) error {
 		return err
 	}
 	defer conn.Close()
+	if err := st.droppable(db, role, owner); err != nil {
+		return err
+	}
 	exec := a.execOn(conn)
 	r, d := pgIdent(role), pgIdent(db)
 	return runSteps(ctx, a.stepHook, []step{
@@ -188,8 +211,91 @@ func (a *pgAdmin) DropDatabase(ctx context.Context, db, role string) error {
 // pgState is what the server holds under the names, read before any change.
 type pgState struct {
 	roleExists, roleIsAdmin, roleElevated bool
+	roleMark                              string // the role's comment
 	dbExists                              bool
-	dbOwner                               string
+	dbOwner, dbMark                       string
+}
+
+// claimable refuses what EnsureDatabase must not touch: a role without owner's marker, or a
+// database that another owner marked. A database owned by our marked role but without a
+// marker is the one a stopped EnsureDatabase made (CREATE DATABASE cannot share a
+// transaction with COMMENT), and is marked by the next run.
+func (st pgState) claimable(db, role, owner string) error {
+	switch {
+	case st.roleExists && st.roleMark != marker(owner):
+		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+	case !st.roleExists && st.dbExists:
+		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+	case st.dbExists && st.dbMark != "" && st.dbMark != marker(owner):
+		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+	}
+	return nil
+}
+
+// droppable refuses to drop anything not provably owner's: the role must carry the marker,
+// and the database the marker too (or, left by a stopped EnsureDatabase, none while it
+// belongs to our marked role).
+func (st pgState) droppable(db, role, owner string) error {
+	switch {
+	case st.roleExists && st.roleMark != marker(owner):
+		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+	case st.dbExists && st.dbMark == marker(owner):
+		return nil
+	case st.dbExists && (st.dbMark != "" || !st.roleExists):
+		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+	}
+	return nil
+}
+
+// verifyRole reads the role's marker afresh on conn.
+func (a *pgAdmin) verifyRole(ctx context.Context, conn *sql.Conn, role, owner string) error {
+	var mark string
+	err := conn.QueryRowContext(ctx,
+		"SELECT COALESCE(shobj_description(oid, 'pg_authid'), '') FROM pg_roles WHERE rolname = $1", role).Scan(&mark)
+	if errors.Is(err, sql.ErrNoRows) {
+		return conflictf("role %q vanished while it was being set up", role)
+	}
+	if err != nil {
+		return a.fail(ctx, fmt.Sprintf("reading the owner of role %q", role), err)
+	}
+	if mark != marker(owner) {
+		return ownerConflict("role", role, mark, owner, pgMarkStatement("role", role, owner))
+	}
+	return nil
+}
+
+// verifyDatabase reads the database's owner and marker afresh on conn: it must belong to
+// role, and carry owner's marker or none.
+func (a *pgAdmin) verifyDatabase(ctx context.Context, conn *sql.Conn, db, role, owner string) error {
+	var dbOwner, mark string
+	err := conn.QueryRowContext(ctx,
+		"SELECT pg_get_userbyid(datdba), COALESCE(shobj_description(oid, 'pg_database'), '') FROM pg_database WHERE datname = $1", db,
+	).Scan(&dbOwner, &mark)
+	if err != nil {
+		return a.fail(ctx, fmt.Sprintf("reading the owner of database %q", db), err)
+	}
+	switch {
+	case dbOwner != role:
+		return conflictf("database %q belongs to role %q, not %q", db, dbOwner, role)
+	case mark != "" && mark != marker(owner):
+		return ownerConflict("database", db, mark, owner, pgMarkStatement("database", db, owner))
+	}
+	return nil
+}
+
+// inTx runs statements in one transaction on conn.
+func (a *pgAdmin) inTx(ctx context.Context, conn *sql.Conn, op string, statements ...string) error {
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return a.fail(ctx, op, err)
+	}
+	for _, q := range statements {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			_ = tx.Rollback()
+			return a.fail(ctx, op, err)
+		}
+	}
+	return a.fail(ctx, op, tx.Commit())
 }
 
 // begin takes a connection, reads the state of role and database, and refuses to go on if
@@ -206,12 +312,14 @@ func (a *pgAdmin) begin(ctx context.Context, db, role string) (*sql.Conn, pgStat
 		       COALESCE(r.rolname = current_user, false),
 		       COALESCE(r.rolsuper OR r.rolreplication OR r.rolbypassrls OR r.rolcreaterole OR r.rolcreatedb
 		                OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.member = r.oid), false),
+		       COALESCE(shobj_description(r.oid, 'pg_authid'), ''),
 		       d.oid IS NOT NULL,
-		       COALESCE(pg_get_userbyid(d.datdba), '')
+		       COALESCE(pg_get_userbyid(d.datdba), ''),
+		       COALESCE(shobj_description(d.oid, 'pg_database'), '')
 		FROM (SELECT 1) AS one
 		LEFT JOIN pg_roles r ON r.rolname = $1
 		LEFT JOIN pg_database d ON d.datname = $2`, role, db,
-	).Scan(&st.roleExists, &st.roleIsAdmin, &st.roleElevated, &st.dbExists, &st.dbOwner)
+	).Scan(&st.roleExists, &st.roleIsAdmin, &st.roleElevated, &st.roleMark, &st.dbExists, &st.dbOwner, &st.dbMark)
 	if err != nil {
 		conn.Close()
 		return nil, st, a.fail(ctx, fmt.Sprintf("looking up role %q and database %q", role, db), err)

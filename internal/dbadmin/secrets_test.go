@@ -57,12 +57,12 @@ func TestErrorsNeverContainPasswords(t *testing.T) {
 
 		a := e.admin(t)
 		db, role := e.names("secret")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role) })
+		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
 		errs = append(errs,
-			a.EnsureDatabase(ctx, db+"\x00", role, rolePW),               // invalid name
-			a.EnsureDatabase(ctx, db, e.srv.User, rolePW),                // conflict
-			a.EnsureDatabase(ctx, db, role, rolePW+"\x00"),               // invalid password
-			a.EnsureDatabase(ctx, strings.Repeat("d", 70), role, rolePW), // too long
+			a.EnsureDatabase(ctx, db+"\x00", role, rolePW, testOwner),               // invalid name
+			a.EnsureDatabase(ctx, db, e.srv.User, rolePW, testOwner),                // conflict
+			a.EnsureDatabase(ctx, db, role, rolePW+"\x00", testOwner),               // invalid password
+			a.EnsureDatabase(ctx, strings.Repeat("d", 70), role, rolePW, testOwner), // too long
 		)
 		// Fail in the statement that carries the password: the role vanishes just before it.
 		other := e.admin(t)
@@ -78,7 +78,7 @@ func TestErrorsNeverContainPasswords(t *testing.T) {
 			}
 			return nil
 		})
-		err = a.EnsureDatabase(ctx, db, role, rolePW)
+		err = a.EnsureDatabase(ctx, db, role, rolePW, testOwner)
 		var e2 *Error
 		if !errors.As(err, &e2) || !strings.Contains(e2.Op, "setting the password") {
 			t.Errorf("EnsureDatabase with the role gone: %v, want a failure setting the password", err)
@@ -92,7 +92,7 @@ func TestErrorsNeverContainPasswords(t *testing.T) {
 			}
 			return nil
 		})
-		errs = append(errs, a.EnsureDatabase(stepCtx, db, role, rolePW))
+		errs = append(errs, a.EnsureDatabase(stepCtx, db, role, rolePW, testOwner))
 		setStepHook(a, nil)
 
 		for i, err := range errs {

@@ -97,7 +97,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	return ctrl.Result{}, stepErr
+	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
 }
 
 // recordPass records what the pass did that is not status: creations as an Event,

@@ -28,12 +28,21 @@ func main() {
 		leaderElect   bool
 		secureMetrics bool
 		enableHTTP2   bool
+		ctl           controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probe endpoint binds to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Enable leader election, so only one manager replica is active.")
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
+	flag.StringVar(&ctl.OperatorNamespace, "operator-namespace", controllers.DefaultOperatorNamespace(),
+		"Namespace whose Secrets DatabaseServers may name as admin or CA Secret without the label "+v1alpha1.AdminSecretLabel+"=true. "+
+			"Default: POD_NAMESPACE, else the service account's namespace, else "+controllers.FallbackOperatorNamespace+" (outside a cluster).")
+	flag.IntVar(&ctl.MicroserviceConcurrency, "microservice-concurrency", controllers.DefaultMicroserviceConcurrency, "Microservices reconciled at once.")
+	flag.IntVar(&ctl.DatabaseServerConcurrency, "databaseserver-concurrency", controllers.DefaultDatabaseServerConcurrency, "DatabaseServers checked at once.")
+	flag.DurationVar(&ctl.DatabaseTimeout, "database-timeout", controllers.DefaultDatabaseTimeout, "Deadline of each admin connect and each admin call to a database server.")
+	flag.IntVar(&ctl.ServerConnections, "database-server-connections", controllers.DefaultServerConnections,
+		"Microservice passes that may talk to one DatabaseServer at once; keep it below --microservice-concurrency so a stalled server cannot hold every worker.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -60,7 +69,7 @@ func main() {
 		log.Error(err, "creating manager")
 		os.Exit(1)
 	}
-	if err := controllers.SetupWithManager(mgr, dbadmin.Connect); err != nil {
+	if err := controllers.SetupWithManager(mgr, dbadmin.Connect, ctl); err != nil {
 		log.Error(err, "setting up controllers")
 		os.Exit(1)
 	}

@@ -74,7 +74,7 @@ func newDatabaseServer(t *testing.T, g Gomega, srv *testdb.Server, allowed *meta
 	ctx := context.Background()
 	ns := newNamespace(t)
 	secret := &corev1.Secret{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "admin"},
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "admin", Labels: allowedSecret},
 		Data:       map[string][]byte{"username": []byte(srv.User), "password": []byte(srv.Password)},
 	}
 	g.Expect(k8s.Create(ctx, secret)).To(Succeed())
@@ -268,9 +268,9 @@ func TestDatabaseServerReadyReasons(t *testing.T) {
 	ctx := context.Background()
 	srv := sharedPostgres.Get(t)
 	ns := newNamespace(t)
-	g.Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "wrong"},
+	g.Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "wrong", Labels: allowedSecret},
 		Data: map[string][]byte{"username": []byte(srv.User), "password": []byte("not-the-password")}})).To(Succeed())
-	g.Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "empty"},
+	g.Expect(k8s.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "empty", Labels: allowedSecret},
 		Data: map[string][]byte{"username": []byte(srv.User)}})).To(Succeed())
 	cases := []struct {
 		name, secret string

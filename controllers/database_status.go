@@ -36,7 +36,7 @@ func databaseReadyCondition(ms *v1alpha1.Microservice, db databaseObserved) meta
 	case db.blockedReason != "":
 		c.Reason, c.Message = db.blockedReason, db.blockedMessage
 	case db.err != nil:
-		c.Reason, c.Message = v1alpha1.ReasonProvisioningFailed, db.err.Error()
+		c.Reason, c.Message = databaseErrorCondition(db.err)
 	case db.secret == nil:
 		c.Reason, c.Message = v1alpha1.ReasonDatabaseProvisioning, "Waiting for the credentials Secret"
 	case ms.Spec.Database.Mode == v1alpha1.ModeShared && db.provisioned == nil:

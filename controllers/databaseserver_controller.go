@@ -11,7 +11,10 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
+	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
@@ -27,9 +30,8 @@ const (
 // DatabaseServerReconciler reports whether kubeship can log in to each DatabaseServer.
 type DatabaseServerReconciler struct {
 	client.Client
-	// APIReader reads admin Secrets without caching them.
-	APIReader client.Reader
-	Connect   Connector
+	// Admins logs in with admin Secrets read without caching them.
+	Admins serverConnector
 }
 
 // +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=get;list;watch
@@ -37,6 +39,12 @@ type DatabaseServerReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconcile logs in with the admin credentials and records the outcome in Ready.
+//
+// It never returns reconcile.TerminalError, although a Secret that is not allowed, lacks
+// keys or holds a bad CA is for a person to fix: admin Secrets are not watched (they are
+// not kubeship's, so not in the cache), and the timed recheck below is the only way to see
+// the fix. A terminal error would drop that RequeueAfter. Those states are reported in
+// Ready, nothing is returned as an error, and the recheck runs at a fixed slow pace.
 func (r *DatabaseServerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	server := &v1alpha1.DatabaseServer{}
 	if err := r.Get(ctx, req.NamespacedName, server); err != nil {
@@ -65,7 +73,7 @@ func (r *DatabaseServerReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 // check logs in and pings; the condition's reason says what went wrong.
 func (r *DatabaseServerReconciler) check(ctx context.Context, server *v1alpha1.DatabaseServer) metav1.Condition {
 	c := metav1.Condition{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse}
-	admin, err := connectServer(ctx, r.APIReader, r.Connect, server)
+	admin, err := r.Admins.open(ctx, server)
 	if err == nil {
 		err = admin.Ping(ctx)
 		_ = admin.Close()
@@ -77,17 +85,22 @@ func (r *DatabaseServerReconciler) check(ctx context.Context, server *v1alpha1.D
 	case errors.As(err, &secretErr):
 		c.Reason, c.Message = secretErr.reason, secretErr.message
 	case dbadmin.IsAuthError(err):
-		c.Reason, c.Message = v1alpha1.ReasonAuthenticationFailed, err.Error()
+		c.Reason, c.Message = v1alpha1.ReasonAuthenticationFailed, serverFailureMessage(server, err)
 	default:
-		c.Reason, c.Message = v1alpha1.ReasonUnreachable, err.Error()
+		c.Reason, c.Message = v1alpha1.ReasonUnreachable, serverFailureMessage(server, err)
+	}
+	if err != nil && secretErr == nil {
+		log.FromContext(ctx).Info("DatabaseServer login failed", "reason", c.Reason, "error", err.Error())
 	}
 	return c
 }
 
-// SetupWithManager registers the reconciler.
-func (r *DatabaseServerReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// SetupWithManager registers the reconciler. Its own status writes do not wake it
+// (see objectChanged); the recheck timer does.
+func (r *DatabaseServerReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.DatabaseServer{}).
+		For(&v1alpha1.DatabaseServer{}, builder.WithPredicates(objectChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.DatabaseServerConcurrency}).
 		Named("databaseserver").
-		Complete(r)
+		Complete(opts.observed("databaseserver", r))
 }

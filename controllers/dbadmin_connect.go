@@ -3,9 +3,7 @@ package controllers
 import (
 	"context"
 	"fmt"
-
-	corev1 "k8s.io/api/core/v1"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	"time"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
@@ -15,47 +13,69 @@ import (
 // use dbadmin.Connect.
 type Connector func(ctx context.Context, cfg dbadmin.Config) (dbadmin.Admin, error)
 
-// adminSecretError is a problem with a DatabaseServer's admin Secret, reported with
-// its own condition reason.
+// adminSecretError is a problem with a DatabaseServer's admin or CA Secret that only a
+// person can fix, reported with its own condition reason.
 type adminSecretError struct {
 	reason, message string
 }
 
 func (e *adminSecretError) Error() string { return e.message }
 
-// connectServer logs in to server with its admin Secret, read straight from the API
-// server: admin Secrets are not kubeship's, so the manager's cache does not hold them.
-func connectServer(ctx context.Context, reader client.Reader, connect Connector, server *v1alpha1.DatabaseServer) (dbadmin.Admin, error) {
+// serverConnector logs in to DatabaseServers with their admin Secret. Every connect and
+// every call on the Admin it returns runs under timeout, so a server that accepts and
+// never answers holds a worker for at most that long.
+type serverConnector struct {
+	gate    secretGate
+	connect Connector
+	timeout time.Duration
+	// slots, when set, caps the connections open to one server at a time.
+	slots *serverSlots
+}
+
+// open logs in to server. Close the Admin to give its slot back.
+func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServer) (dbadmin.Admin, error) {
 	ref := server.Spec.AdminSecretRef
-	secret := &corev1.Secret{}
-	if err := reader.Get(ctx, client.ObjectKey{Namespace: ref.Namespace, Name: ref.Name}, secret); err != nil {
-		if client.IgnoreNotFound(err) == nil {
-			return nil, &adminSecretError{v1alpha1.ReasonSecretNotFound, fmt.Sprintf("admin Secret %s/%s does not exist", ref.Namespace, ref.Name)}
-		}
-		return nil, fmt.Errorf("reading admin Secret %s/%s: %w", ref.Namespace, ref.Name, err)
+	secret, err := c.gate.read(ctx, "spec.adminSecretRef", ref)
+	if err != nil {
+		return nil, err
 	}
 	user, password := string(secret.Data["username"]), string(secret.Data["password"])
 	if user == "" || password == "" {
-		return nil, &adminSecretError{v1alpha1.ReasonInvalidSecret, fmt.Sprintf("admin Secret %s/%s needs the keys username and password", ref.Namespace, ref.Name)}
+		return nil, &adminSecretError{v1alpha1.ReasonInvalidSecret, fmt.Sprintf("spec.adminSecretRef: Secret %s/%s needs the keys username and password", ref.Namespace, ref.Name)}
+	}
+	roots, err := c.gate.rootCAs(ctx, server)
+	if err != nil {
+		return nil, err
 	}
 	sslMode := server.Spec.SSLMode
 	if sslMode == "" {
 		sslMode = v1alpha1.SSLRequire
 	}
-	admin, err := connect(ctx, dbadmin.Config{
-		Engine:   string(server.Spec.Engine),
-		Host:     server.Spec.Host,
-		Port:     int(server.Spec.Port),
-		Username: user,
-		Password: password,
-		SSLMode:  string(sslMode),
+	release := func() {}
+	if c.slots != nil {
+		if release = c.slots.take(server.Name); release == nil {
+			return nil, &serverBusyError{server: server.Name}
+		}
+	}
+	cctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	admin, err := c.connect(cctx, dbadmin.Config{
+		Engine:         string(server.Spec.Engine),
+		Host:           server.Spec.Host,
+		Port:           int(server.Spec.Port),
+		Username:       user,
+		Password:       password,
+		SSLMode:        string(sslMode),
+		RootCAs:        roots,
+		ConnectTimeout: c.timeout,
 	})
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("connecting to DatabaseServer %s: %w", server.Name, err)
 	}
-	return admin, nil
+	return &timedAdmin{Admin: admin, timeout: c.timeout, release: release}, nil
 }
 
 func (r *MicroserviceReconciler) connectAdmin(ctx context.Context, server *v1alpha1.DatabaseServer) (dbadmin.Admin, error) {
-	return connectServer(ctx, r.APIReader, r.Connect, server)
+	return r.Admins.open(ctx, server)
 }

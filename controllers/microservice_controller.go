@@ -17,7 +17,9 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -30,10 +32,10 @@ import (
 // describes and reports what it observed in its status.
 type MicroserviceReconciler struct {
 	client.Client
-	// APIReader reads DatabaseServers' admin Secrets without caching them.
+	// APIReader reads what the cache does not hold.
 	APIReader client.Reader
-	// Connect opens admin connections to DatabaseServers.
-	Connect Connector
+	// Admins opens admin connections to DatabaseServers.
+	Admins serverConnector
 	// Recorder records Events on condition transitions; nil records none.
 	Recorder events.EventRecorder
 }
@@ -88,13 +90,14 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	}
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
-			// Someone changed the Microservice since the cache saw it; the watch
-			// event for that change brings a fresh pass.
-			return ctrl.Result{}, nil
+			// Someone changed the Microservice since the cache saw it. The change may
+			// be our own last status write, whose event objectChanged filters out, so
+			// ask for a fresh pass rather than waiting for one.
+			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	return ctrl.Result{}, stepErr
+	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
 }
 
 // recordPass records what the pass did that is not status: creations as an Event,
@@ -178,13 +181,15 @@ func (r *MicroserviceReconciler) requestsFor(ctx context.Context, opts ...client
 }
 
 // SetupWithManager registers the reconciler; it wakes on changes to the Microservice
-// and to any child it owns, never on a timer.
-func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager) error {
+// (not on its own status writes: see objectChanged) and to any child it owns, never on
+// a timer.
+func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
 		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
 	}
 	return ctrl.NewControllerManagedBy(mgr).
-		For(&v1alpha1.Microservice{}).
+		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
+		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MicroserviceConcurrency}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
@@ -196,5 +201,5 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager) error {
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
 		Named("microservice").
-		Complete(r)
+		Complete(opts.observed("microservice", r))
 }

@@ -32,18 +32,29 @@ func CacheOptions() cache.Options {
 }
 
 // SetupWithManager registers every kubeship controller with mgr. connect opens admin
-// connections to DatabaseServers (dbadmin.Connect outside tests).
-func SetupWithManager(mgr ctrl.Manager, connect Connector) error {
+// connections to DatabaseServers (dbadmin.Connect outside tests); opts' zero fields take
+// the defaults.
+func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
+	opts = opts.withDefaults()
+	admins := serverConnector{
+		gate:    secretGate{reader: mgr.GetAPIReader(), namespace: opts.OperatorNamespace},
+		connect: connect,
+		timeout: opts.DatabaseTimeout,
+	}
+	// Microservice passes share each server's slots; the DatabaseServer check (one login
+	// per server and recheck) does not queue behind them.
+	msAdmins := admins
+	msAdmins.slots = newServerSlots(opts.ServerConnections)
 	ms := &MicroserviceReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Connect: connect,
+		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Admins: msAdmins,
 		Recorder: mgr.GetEventRecorder("kubeship"),
 	}
 	if err := metrics.Registry.Register(readyCollector{reader: mgr.GetCache()}); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)
 	}
-	if err := ms.SetupWithManager(mgr); err != nil {
+	if err := ms.SetupWithManager(mgr, opts); err != nil {
 		return err
 	}
-	servers := &DatabaseServerReconciler{Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Connect: connect}
-	return servers.SetupWithManager(mgr)
+	servers := &DatabaseServerReconciler{Client: mgr.GetClient(), Admins: admins}
+	return servers.SetupWithManager(mgr, opts)
 }

@@ -37,6 +37,8 @@ var (
 	nsCounter  atomic.Int64
 	// metricsAddr is where the manager serves metrics (plain HTTP in tests).
 	metricsAddr string
+	// testOptions configure the test manager's controllers; passes counts their passes.
+	testOptions = Options{OperatorNamespace: "kubeship-test-operator", onReconcile: passes.add}
 )
 
 func freeAddress() (string, error) {
@@ -86,8 +88,12 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "creating manager:", err)
 			return 1
 		}
-		if err := SetupWithManager(mgr, faultyConnect); err != nil {
+		if err := SetupWithManager(mgr, connects.wrap(faultyConnect), testOptions); err != nil {
 			fmt.Fprintln(os.Stderr, "setting up controllers:", err)
+			return 1
+		}
+		if err := k8s.Create(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: testOptions.OperatorNamespace}}); err != nil {
+			fmt.Fprintln(os.Stderr, "creating the operator namespace:", err)
 			return 1
 		}
 		mgrClient = mgr.GetClient()

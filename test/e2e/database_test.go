@@ -51,6 +51,8 @@ func TestSharedDatabaseOnARealServer(t *testing.T) {
 	adminNS := newNamespace(t)
 	mustKubectl(t, "create", "secret", "generic", "pg-admin", "-n", adminNS,
 		"--from-literal=username="+srv.User, "--from-literal=password="+srv.Password)
+	// Outside the operator's namespace, kubeship reads only Secrets labelled for it.
+	mustKubectl(t, "label", "secret", "pg-admin", "-n", adminNS, "apps.kubeship.dev/database-server-secret=true")
 	ns := newNamespace(t)
 	mustKubectl(t, "label", "namespace", ns, "kubeship.dev/databases=e2e")
 	server := "e2e-pg-" + ns

@@ -8,6 +8,7 @@
 local failed = {
   SecretNotFound = true,
   InvalidSecret = true,
+  SecretNotAllowed = true,
   AuthenticationFailed = true,
   Unreachable = true,
 }

@@ -1,0 +1,95 @@
+package controllers
+
+import (
+	"context"
+	"os"
+	"strings"
+	"time"
+
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+)
+
+// Defaults of Options, also the manager's flag defaults.
+const (
+	// DefaultMicroserviceConcurrency: four workers keep a 2-core manager busy without
+	// flooding the API server; more workers alone did not close the gap to direct writes
+	// in scale measurements (1000 services: 8 workers took 1.97x the time of direct writes, 1 worker 2.52x).
+	DefaultMicroserviceConcurrency = 4
+	// DefaultDatabaseServerConcurrency: DatabaseServers are few and each pass is one login.
+	DefaultDatabaseServerConcurrency = 2
+	// DefaultDatabaseTimeout bounds each admin connect and each admin call.
+	DefaultDatabaseTimeout = 10 * time.Second
+	// DefaultServerConnections is how many Microservice passes may talk to one DatabaseServer
+	// at a time. It is below DefaultMicroserviceConcurrency, so a server that stops answering
+	// holds at most this many workers and the rest of the fleet keeps converging.
+	DefaultServerConnections = 2
+	// FallbackOperatorNamespace is the operator namespace when it runs outside a cluster
+	// (make run) and neither the flag nor POD_NAMESPACE says otherwise.
+	FallbackOperatorNamespace = "kubeship-system"
+)
+
+// Options configures the controllers; zero fields take the defaults above.
+type Options struct {
+	// OperatorNamespace is where DatabaseServers' admin and CA Secrets may live without
+	// the label v1alpha1.AdminSecretLabel. Empty means DefaultOperatorNamespace().
+	OperatorNamespace string
+	// MicroserviceConcurrency and DatabaseServerConcurrency are the controllers'
+	// MaxConcurrentReconciles.
+	MicroserviceConcurrency, DatabaseServerConcurrency int
+	// DatabaseTimeout bounds each admin connect and each admin call (Ping, EnsureDatabase,
+	// DropDatabase).
+	DatabaseTimeout time.Duration
+	// ServerConnections caps the Microservice passes talking to one DatabaseServer at once.
+	ServerConnections int
+
+	// onReconcile, set only by tests, sees every request a controller reconciles.
+	onReconcile func(controller string, req reconcile.Request)
+}
+
+func (o Options) withDefaults() Options {
+	if o.OperatorNamespace == "" {
+		o.OperatorNamespace = DefaultOperatorNamespace()
+	}
+	if o.MicroserviceConcurrency <= 0 {
+		o.MicroserviceConcurrency = DefaultMicroserviceConcurrency
+	}
+	if o.DatabaseServerConcurrency <= 0 {
+		o.DatabaseServerConcurrency = DefaultDatabaseServerConcurrency
+	}
+	if o.DatabaseTimeout <= 0 {
+		o.DatabaseTimeout = DefaultDatabaseTimeout
+	}
+	if o.ServerConnections <= 0 {
+		o.ServerConnections = DefaultServerConnections
+	}
+	return o
+}
+
+// serviceAccountNamespace is where Kubernetes tells a pod its namespace.
+const serviceAccountNamespace = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
+
+// DefaultOperatorNamespace is the namespace the manager runs in: POD_NAMESPACE (set from
+// the downward API in config/manager), else the service account's namespace file, else
+// FallbackOperatorNamespace when running outside a cluster.
+func DefaultOperatorNamespace() string {
+	if ns := strings.TrimSpace(os.Getenv("POD_NAMESPACE")); ns != "" {
+		return ns
+	}
+	if b, err := os.ReadFile(serviceAccountNamespace); err == nil {
+		if ns := strings.TrimSpace(string(b)); ns != "" {
+			return ns
+		}
+	}
+	return FallbackOperatorNamespace
+}
+
+// observed wraps r so tests can count passes; without a hook it is r itself.
+func (o Options) observed(name string, r reconcile.Reconciler) reconcile.Reconciler {
+	if o.onReconcile == nil {
+		return r
+	}
+	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
+		o.onReconcile(name, req)
+		return r.Reconcile(ctx, req)
+	})
+}

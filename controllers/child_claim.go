@@ -105,38 +105,78 @@ func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Micr
 // apply, Helm 3) own in obj's spec or data to kubeship's field manager, as
 // `kubectl apply --server-side` does when upgrading from client-side apply. Without
 // it, kubeship's apply would add to the object (a second container, extra selector
-// labels) instead of making it what the Microservice describes. Server-side appliers
-// keep their fields, and controllers that write only metadata or status are left out.
-// The patch is guarded by the resourceVersion read, so a concurrent edit wins.
+// labels) instead of making it what the Microservice describes. Metadata stays with
+// its writers, so the object keeps its own labels and annotations (and a Deployment
+// its generation); server-side appliers and status writers keep their fields. The
+// patch is guarded by the resourceVersion read, so a concurrent edit wins.
 func (r *MicroserviceReconciler) takeFieldOwnership(ctx context.Context, obj client.Object) error {
-	writers := sets.New[string]()
+	split := obj.DeepCopyObject().(client.Object)
+	entries := []metav1.ManagedFieldsEntry{}
+	handed := sets.New[string]()
 	for _, e := range obj.GetManagedFields() {
-		if e.Operation == metav1.ManagedFieldsOperationUpdate && e.Subresource == "" && e.Manager != FieldOwner && ownsContent(e) {
-			writers.Insert(e.Manager)
+		content, rest, ok := splitContent(e)
+		if !ok || e.Operation != metav1.ManagedFieldsOperationUpdate || e.Subresource != "" || e.Manager == FieldOwner {
+			entries = append(entries, e)
+			continue
+		}
+		// The content part goes under a name of its own, which the upgrade merges
+		// into kubeship's entry and drops.
+		handedName := e.Manager + " (spec, handed to kubeship)"
+		handed.Insert(handedName)
+		contentEntry := e
+		contentEntry.Manager, contentEntry.FieldsV1 = handedName, content
+		entries = append(entries, contentEntry)
+		if rest != nil {
+			e.FieldsV1 = rest
+			entries = append(entries, e)
 		}
 	}
-	if writers.Len() == 0 {
+	if handed.Len() == 0 {
 		return nil
 	}
-	patch, err := csaupgrade.UpgradeManagedFieldsPatch(obj, writers, FieldOwner)
-	if err != nil || patch == nil {
+	split.SetManagedFields(entries)
+	if err := csaupgrade.UpgradeManagedFields(split, handed, FieldOwner); err != nil {
+		return err
+	}
+	// Replacing resourceVersion with the one read makes a concurrent edit a Conflict.
+	patch, err := json.Marshal([]map[string]any{
+		{"op": "replace", "path": "/metadata/managedFields", "value": split.GetManagedFields()},
+		{"op": "replace", "path": "/metadata/resourceVersion", "value": obj.GetResourceVersion()},
+	})
+	if err != nil {
 		return err
 	}
 	return r.Patch(ctx, obj, client.RawPatch(types.JSONPatchType, patch))
 }
 
-// ownsContent tells whether a managed fields entry covers an object's spec or data.
-func ownsContent(e metav1.ManagedFieldsEntry) bool {
+// splitContent splits a managed fields entry into the part covering the object's spec
+// or data and the rest (nil when empty); ok is false when it covers no spec or data.
+func splitContent(e metav1.ManagedFieldsEntry) (content, rest *metav1.FieldsV1, ok bool) {
 	if e.FieldsV1 == nil {
-		return false
+		return nil, nil, false
 	}
 	var top map[string]json.RawMessage
 	if json.Unmarshal(e.FieldsV1.Raw, &top) != nil {
-		return false
+		return nil, nil, false
 	}
-	_, spec := top["f:spec"]
-	_, data := top["f:data"]
-	return spec || data
+	contentKeys := map[string]json.RawMessage{}
+	for _, k := range []string{"f:spec", "f:data", "f:stringData", "f:type"} {
+		if v, found := top[k]; found {
+			contentKeys[k] = v
+			delete(top, k)
+		}
+	}
+	if len(contentKeys) == 0 {
+		return nil, nil, false
+	}
+	raw := func(m map[string]json.RawMessage) *metav1.FieldsV1 {
+		b, _ := json.Marshal(m)
+		return &metav1.FieldsV1{Raw: b}
+	}
+	if len(top) > 0 {
+		rest = raw(top)
+	}
+	return raw(contentKeys), rest, true
 }
 
 // kindOf names obj's kind for messages, e.g. "Deployment".

@@ -12,10 +12,12 @@ import (
 	eventsv1 "k8s.io/api/events/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -310,4 +312,61 @@ func TestForeignChildrenOfEveryKindAreNeverWritten(t *testing.T) {
 			g.Expect(k8s.Get(ctx, key, &appsv1.Deployment{})).To(Succeed(), "the rest of the service is still made")
 		})
 	}
+}
+
+// secretCacheMiss is a cache that has not yet seen any Secret, as the manager's cache
+// right after kubeship created the credentials Secret.
+type secretCacheMiss struct{ client.Client }
+
+func (c secretCacheMiss) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if _, ok := obj.(*corev1.Secret); ok {
+		return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func TestCredentialsSecretCacheMissIsNoFalseAlarm(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "orders")
+	ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres}
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	secret := &corev1.Secret{}
+	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), secret) }, timeout, interval).Should(Succeed())
+
+	r := &MicroserviceReconciler{Client: secretCacheMiss{k8s}, APIReader: k8s}
+	for range 2 {
+		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
+		g.Expect(err).NotTo(HaveOccurred(), "a Secret kubeship made is kubeship's, cached or not")
+	}
+	db := msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady)
+	g.Expect(db.Reason).NotTo(Equal(v1alpha1.ReasonProvisioningFailed), db.Message)
+	g.Expect(db.Reason).NotTo(Equal(v1alpha1.ReasonResourceNotOwned), db.Message)
+	after := &corev1.Secret{}
+	g.Expect(k8s.Get(ctx, dbKey(key), after)).To(Succeed())
+	g.Expect(after.Data).To(Equal(secret.Data))
+}
+
+func TestCredentialsSecretAdoptedByAnnotationKeepsItsData(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ns := newNamespace(t)
+	theirs := &corev1.Secret{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "orders-db", Annotations: map[string]string{v1alpha1.AdoptAnnotation: "orders"}},
+		StringData: map[string]string{"host": "orders-db", "port": "5432", "database": "orders", "username": "orders", "password": "kept-as-it-is", "uri": "postgresql://x"},
+	}
+	g.Expect(k8s.Create(ctx, theirs)).To(Succeed())
+	ms := newMicroservice(ns, "orders")
+	ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres}
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	g.Eventually(func(g Gomega) {
+		got := &corev1.Secret{}
+		g.Expect(k8s.Get(ctx, dbKey(key), got)).To(Succeed())
+		g.Expect(got.UID).To(Equal(theirs.UID))
+		g.Expect(got.Labels).To(Equal(resources.Labels(ms)), "labelled, so the cache sees it")
+		g.Expect(string(got.Data["password"])).To(Equal("kept-as-it-is"))
+		g.Expect(k8s.Get(ctx, dbKey(key), &appsv1.StatefulSet{})).To(Succeed())
+	}, timeout, interval).Should(Succeed())
 }

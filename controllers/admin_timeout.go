@@ -24,16 +24,16 @@ func (a *timedAdmin) Ping(ctx context.Context) error {
 	return a.Admin.Ping(ctx)
 }
 
-func (a *timedAdmin) EnsureDatabase(ctx context.Context, db, role, password string) error {
+func (a *timedAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	return a.Admin.EnsureDatabase(ctx, db, role, password)
+	return a.Admin.EnsureDatabase(ctx, db, role, password, owner)
 }
 
-func (a *timedAdmin) DropDatabase(ctx context.Context, db, role string) error {
+func (a *timedAdmin) DropDatabase(ctx context.Context, db, role, owner string) error {
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
-	return a.Admin.DropDatabase(ctx, db, role)
+	return a.Admin.DropDatabase(ctx, db, role, owner)
 }
 
 func (a *timedAdmin) Close() error {

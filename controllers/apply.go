@@ -20,18 +20,25 @@ const FieldOwner = "kubeship"
 // configuration (client-go's generated ExtractXxx functions).
 type extractFunc[O client.Object, A runtime.ApplyConfiguration] func(O, string) (A, error)
 
-// syncChild reads ms's child called name into live, then applies desired to it; when
-// want is false it deletes the child instead, if ms controls it.
+// syncChild reads ms's child called name into live, then applies desired to it unless
+// the object exists and is not ms's to write (a *notOwnedError); when want is false it
+// deletes the child instead, if ms controls it.
 func syncChild[O client.Object, A runtime.ApplyConfiguration](
 	ctx context.Context, r *MicroserviceReconciler, ms *v1alpha1.Microservice, obs *observed,
 	kind, name string, live O, want bool, desired A, extract extractFunc[O, A],
 ) error {
-	found, err := r.getChild(ctx, ms, name, live)
+	if !want {
+		// Only what ms controls is deleted, and all of that carries kubeship's labels,
+		// so the cache is enough here.
+		err := r.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: name}, live)
+		if err != nil {
+			return client.IgnoreNotFound(err)
+		}
+		return r.deleteOwned(ctx, ms, live, true, kind)
+	}
+	found, _, err := r.claimChild(ctx, ms, name, live, false)
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", kind, err)
-	}
-	if !want {
-		return r.deleteOwned(ctx, ms, live, found, kind)
 	}
 	return applyChild(ctx, r.Client, obs, kind, live, found, desired, extract)
 }

@@ -25,17 +25,35 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 		return resources.DedicatedCredentials(ms, password)
 	})
 	if err != nil {
+		// Without its own credentials the server cannot be initialised: stop here.
 		return err
 	}
 	obs.database.secret = secret
 
 	name := resources.DatabaseName(ms)
-	if err := syncChild(ctx, r, ms, obs, "database Service", name, &corev1.Service{}, true, resources.DatabaseService(ms), corev1ac.ExtractService); err != nil {
+	err = syncChild(ctx, r, ms, obs, "database Service", name, &corev1.Service{}, true, resources.DatabaseService(ms), corev1ac.ExtractService)
+	if err := noteRefusal(obs, err); err != nil {
 		return err
 	}
+	refused := len(obs.notOwned)
+	if err := noteRefusal(obs, r.applyDatabaseStatefulSet(ctx, ms, obs)); err != nil {
+		return err
+	}
+	err = syncChild(ctx, r, ms, obs, "database NetworkPolicy", name, &networkingv1.NetworkPolicy{}, true, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy)
+	if err := noteRefusal(obs, err); err != nil {
+		return err
+	}
+	if len(obs.notOwned) == refused {
+		obs.database.storageIssue = r.growClaims(ctx, ms)
+	}
+	return nil
+}
 
+// applyDatabaseStatefulSet applies the database's StatefulSet, keeping the size of its
+// claim template, which cannot change.
+func (r *MicroserviceReconciler) applyDatabaseStatefulSet(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	sts := &appsv1.StatefulSet{}
-	found, err := r.getChild(ctx, ms, name, sts)
+	found, _, err := r.claimChild(ctx, ms, resources.DatabaseName(ms), sts, false)
 	if err != nil {
 		return fmt.Errorf("reading database StatefulSet: %w", err)
 	}
@@ -47,11 +65,6 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 		return err
 	}
 	obs.database.statefulSet = sts
-
-	if err := syncChild(ctx, r, ms, obs, "database NetworkPolicy", name, &networkingv1.NetworkPolicy{}, true, resources.DatabaseNetworkPolicy(ms), networkingv1ac.ExtractNetworkPolicy); err != nil {
-		return err
-	}
-	obs.database.storageIssue = r.growClaims(ctx, ms)
 	return nil
 }
 

@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -17,10 +17,12 @@ import (
 // ensureCredentials returns ms's credentials Secret, creating it with a new password
 // when it does not exist. An existing Secret's data is never changed: the database was
 // given that password. A Secret left behind by a deleted Microservice (Retain) is
-// adopted with its data, so it still matches the retained data.
+// recognised by kubeship's labels and adopted with its data, so it still matches the
+// retained database; a Secret without them is someone else's (a *notOwnedError) unless
+// its owner consented with the adoption annotation.
 func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1alpha1.Microservice, credentials func(password string) resources.Credentials) (secret *corev1.Secret, created bool, err error) {
 	secret = &corev1.Secret{}
-	found, err := r.getChild(ctx, ms, resources.DatabaseSecretName(ms), secret)
+	found, adopted, err := r.claimChild(ctx, ms, resources.DatabaseSecretName(ms), secret, true)
 	if err != nil {
 		return nil, false, fmt.Errorf("reading credentials Secret: %w", err)
 	}
@@ -34,20 +36,25 @@ func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1al
 			return nil, false, err
 		}
 		if err := r.Create(ctx, secret, client.FieldOwner(FieldOwner)); err != nil {
-			if apierrors.IsAlreadyExists(err) {
-				return nil, false, fmt.Errorf("a Secret named %s exists that kubeship does not manage (it lacks the label %s=%s): rename it or remove it",
-					resources.DatabaseSecretName(ms), resources.LabelManagedBy, resources.ManagedByKubeship)
-			}
+			// AlreadyExists: someone made it since the uncached read; the retry decides
+			// whose it is.
 			return nil, false, fmt.Errorf("creating credentials Secret: %w", err)
 		}
 		return secret, true, nil
 	}
-	// Only the owner reference follows the deletion policy; data stays as it is.
+	// Only the owner reference follows the deletion policy; data stays as it is. An
+	// adopted Secret also gets kubeship's labels, so the cache and later passes see it
+	// as ms's.
 	base := secret.DeepCopy()
 	if err := r.setSecretOwner(ms, secret); err != nil {
 		return nil, false, err
 	}
-	if !equalOwners(base.OwnerReferences, secret.OwnerReferences) {
+	if adopted {
+		for k, v := range resources.Labels(ms) {
+			metav1.SetMetaDataLabel(&secret.ObjectMeta, k, v)
+		}
+	}
+	if !equalOwners(base.OwnerReferences, secret.OwnerReferences) || !equality.Semantic.DeepEqual(base.Labels, secret.Labels) {
 		if err := r.Patch(ctx, secret, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return nil, false, fmt.Errorf("updating credentials Secret owner: %w", err)
 		}

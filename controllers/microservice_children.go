@@ -25,10 +25,31 @@ import (
 // the count to the HorizontalPodAutoscaler; the autoscaler takes it over from there.
 const HandoverFieldOwner = "kubeship-replicas-handover"
 
+// applyWorkload applies the Deployment and the children around it, going on past
+// objects kubeship may not write (see noteRefusal). When the Deployment is someone
+// else's, no autoscaler or disruption budget is made: they would act on that
+// Deployment and its pods.
+func (r *MicroserviceReconciler) applyWorkload(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
+	refused := len(obs.notOwned)
+	if err := noteRefusal(obs, r.applyDeployment(ctx, ms, obs)); err != nil {
+		return err
+	}
+	steps := []func(context.Context, *v1alpha1.Microservice, *observed) error{r.applyService}
+	if len(obs.notOwned) == refused {
+		steps = append(steps, r.applyAutoscaler, r.applyDisruptionBudget)
+	}
+	for _, step := range steps {
+		if err := noteRefusal(obs, step(ctx, ms, obs)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // applyDeployment applies ms's Deployment and records it in obs.
 func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	live := &appsv1.Deployment{}
-	found, err := r.getChild(ctx, ms, ms.Name, live)
+	found, _, err := r.claimChild(ctx, ms, ms.Name, live, false)
 	if err != nil {
 		return fmt.Errorf("reading Deployment: %w", err)
 	}
@@ -99,13 +120,4 @@ func (r *MicroserviceReconciler) deleteOwned(ctx context.Context, ms *v1alpha1.M
 		return fmt.Errorf("deleting %s: %w", kind, err)
 	}
 	return nil
-}
-
-// getChild reads a child of ms from the cache; found is false when it does not exist.
-func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Microservice, name string, obj client.Object) (bool, error) {
-	err := r.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: name}, obj)
-	if apierrors.IsNotFound(err) {
-		return false, nil
-	}
-	return err == nil, err
 }

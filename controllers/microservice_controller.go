@@ -70,16 +70,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	var obs observed
 	// The database comes first: the pods read their DATABASE_URL from its Secret.
 	dbErr := r.reconcileDatabase(ctx, ms, &obs)
-	for _, step := range []func(context.Context, *v1alpha1.Microservice, *observed) error{
-		r.applyDeployment,
-		r.applyService,
-		r.applyAutoscaler,
-		r.applyDisruptionBudget,
-	} {
-		if obs.applyErr = step(ctx, ms, &obs); obs.applyErr != nil {
-			break
-		}
-	}
+	obs.applyErr = r.applyWorkload(ctx, ms, &obs)
 	stepErr := errors.Join(dbErr, obs.applyErr)
 	r.recordPass(ms, &obs, dbErr)
 
@@ -96,6 +87,11 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
+	}
+	if stepErr == nil && len(obs.notOwned) > 0 {
+		// Consent to adoption is given on an object outside the cache, so no watch
+		// event brings it: look again after a while, without backoff growing.
+		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil
 	}
 	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
 }

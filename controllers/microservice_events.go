@@ -18,6 +18,8 @@ const (
 	EventDatabaseFailed  = "DatabaseFailed"
 	EventReconcileFailed = "ReconcileFailed"
 	EventNotReady        = "NotReady"
+	// EventResourceNotOwned: kubeship refused to write an existing object it does not own.
+	EventResourceNotOwned = "ResourceNotOwned"
 )
 
 // event is one Kubernetes Event to record.
@@ -39,6 +41,8 @@ func transitionEvents(old, new []metav1.Condition) []event {
 		switch {
 		case db.Status == metav1.ConditionTrue:
 			events = append(events, event{corev1.EventTypeNormal, EventDatabaseReady, db.Message})
+		case refusal(db.Reason):
+			// Ready's ResourceNotOwned event tells the story, once.
 		case db.Reason != v1alpha1.ReasonDatabaseProvisioning:
 			events = append(events, event{corev1.EventTypeWarning, EventDatabaseFailed, db.Message})
 		}
@@ -59,6 +63,8 @@ func transitionEvents(old, new []metav1.Condition) []event {
 		// Still rolling out: one event per rollout is enough.
 	case rolling:
 		events = append(events, event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message})
+	case refusal(ready.Reason):
+		events = append(events, event{corev1.EventTypeWarning, EventResourceNotOwned, ready.Message})
 	case ready.Reason == v1alpha1.ReasonReconcileError, ready.Reason == v1alpha1.ReasonInvalidSpec:
 		events = append(events, event{corev1.EventTypeWarning, EventReconcileFailed, ready.Message})
 	case ready.Reason == v1alpha1.ReasonDatabaseNotReady:
@@ -67,4 +73,9 @@ func transitionEvents(old, new []metav1.Condition) []event {
 		events = append(events, event{corev1.EventTypeWarning, EventNotReady, ready.Message})
 	}
 	return events
+}
+
+// refusal tells whether a condition reason reports an object kubeship refused to write.
+func refusal(reason string) bool {
+	return reason == v1alpha1.ReasonResourceNotOwned || reason == v1alpha1.ReasonAdoptionRefused
 }

@@ -21,6 +21,9 @@ func TestTransitionEvents(t *testing.T) {
 	dbWaiting := cond(v1alpha1.ConditionDatabaseReady, metav1.ConditionFalse, v1alpha1.ReasonDatabaseProvisioning)
 	dbReady := cond(v1alpha1.ConditionDatabaseReady, metav1.ConditionTrue, v1alpha1.ReasonDatabaseReady)
 	dbDenied := cond(v1alpha1.ConditionDatabaseReady, metav1.ConditionFalse, v1alpha1.ReasonNamespaceNotAllowed)
+	notOwned := cond(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonResourceNotOwned)
+	adoptionRefused := cond(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonAdoptionRefused)
+	dbNotOwned := cond(v1alpha1.ConditionDatabaseReady, metav1.ConditionFalse, v1alpha1.ReasonResourceNotOwned)
 
 	cases := []struct {
 		name     string
@@ -37,6 +40,10 @@ func TestTransitionEvents(t *testing.T) {
 		{"database becomes ready", []metav1.Condition{dbWaiting}, []metav1.Condition{dbReady}, []string{"Normal/DatabaseReady"}},
 		{"database refused", []metav1.Condition{dbWaiting}, []metav1.Condition{dbDenied}, []string{"Warning/DatabaseFailed"}},
 		{"database provisioning records nothing", nil, []metav1.Condition{dbWaiting}, nil},
+		{"foreign object refused", nil, []metav1.Condition{notOwned}, []string{"Warning/ResourceNotOwned"}},
+		{"refusal repeats nothing", []metav1.Condition{notOwned}, []metav1.Condition{notOwned}, nil},
+		{"adoption refused", []metav1.Condition{notOwned}, []metav1.Condition{adoptionRefused}, []string{"Warning/ResourceNotOwned"}},
+		{"foreign database object: one event, from Ready", nil, []metav1.Condition{dbNotOwned, notOwned}, []string{"Warning/ResourceNotOwned"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

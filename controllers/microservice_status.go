@@ -23,6 +23,9 @@ type observed struct {
 	created []string
 	// applyErr is the first error writing a child; status reports it and the pass retries.
 	applyErr error
+	// notOwned lists the existing objects with children's names that kubeship refused
+	// to write; status reports them and the pass is not retried with backoff.
+	notOwned []*notOwnedError
 }
 
 // computeStatus returns ms's status for what was observed. It is pure: the same inputs
@@ -113,6 +116,10 @@ func readyCondition(ms *v1alpha1.Microservice, obs observed, prev, dbReady *meta
 	}
 	d := obs.deployment
 	switch {
+	case len(obs.notOwned) > 0:
+		// Only the other object's owner can fix this; it outweighs everything else.
+		reason, msg := refusalSummary(obs.notOwned)
+		return notReady(reason, "%s", msg)
 	case apierrors.IsInvalid(obs.applyErr):
 		return notReady(v1alpha1.ReasonInvalidSpec, "%s", obs.applyErr.Error())
 	case obs.applyErr != nil:

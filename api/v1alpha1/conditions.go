@@ -39,6 +39,11 @@ const (
 	// Microservice does not control, and its owner has not consented to adoption (the
 	// annotation apps.kubeship.dev/adopt); kubeship leaves it untouched.
 	ReasonResourceNotOwned = "ResourceNotOwned"
+	// ReasonAdoptionRefused: an object with a child's name carries the adoption
+	// annotation for this Microservice, but kubeship cannot take it over as it is (e.g.
+	// a Deployment's selector, which is immutable, differs from the one kubeship uses);
+	// kubeship leaves it untouched.
+	ReasonAdoptionRefused = "AdoptionRefused"
 )
 
 // Reasons of the Available condition.

@@ -83,6 +83,12 @@ func DatabaseStorage(db *v1alpha1.DatabaseSpec) resource.Quantity {
 	return resource.MustParse(v1alpha1.DefaultStorage)
 }
 
+// DatabaseSelectorLabels select the dedicated database's pods (StatefulSet, headless
+// Service, NetworkPolicy).
+func DatabaseSelectorLabels(ms *v1alpha1.Microservice) map[string]string {
+	return map[string]string{LabelDatabase: ms.Name}
+}
+
 // databaseLabels are the labels of the dedicated database's objects and pods.
 func databaseLabels(ms *v1alpha1.Microservice) map[string]string {
 	return map[string]string{LabelName: ms.Name, LabelManagedBy: ManagedByKubeship, LabelDatabase: ms.Name}
@@ -124,7 +130,7 @@ func DatabaseStatefulSet(ms *v1alpha1.Microservice, claimSize resource.Quantity)
 	spec := appsv1ac.StatefulSetSpec().
 		WithReplicas(1).
 		WithServiceName(DatabaseName(ms)).
-		WithSelector(metav1LabelSelector(map[string]string{LabelDatabase: ms.Name})).
+		WithSelector(metav1LabelSelector(DatabaseSelectorLabels(ms))).
 		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(pod)).
 		WithVolumeClaimTemplates(corev1ac.PersistentVolumeClaim(DataVolume, "").
 			WithLabels(labels).

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/testdb"
 )
 
 // writeRow makes a table with one row as the app's role.
@@ -67,9 +68,15 @@ func waitGone(g Gomega, ctx context.Context, key client.ObjectKey) {
 // The younger one is refused; under deletionPolicy Delete it must not get the finalizer,
 // and deleting it must leave the older one's database and data alone.
 func TestDeletingRefusedCollidingServiceKeepsWinnersData(t *testing.T) {
+	for engine, shared := range map[string]*testdb.Shared{"postgres": sharedPostgres, "mariadb": sharedMySQL} {
+		t.Run(engine, func(t *testing.T) { deleteRefusedCollidingService(t, shared.Get(t)) })
+	}
+}
+
+func deleteRefusedCollidingService(t *testing.T, srv *testdb.Server) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	server := newDatabaseServer(t, g, sharedPostgres.Get(t), &metav1.LabelSelector{})
+	server := newDatabaseServer(t, g, srv, &metav1.LabelSelector{})
 	base := newNamespace(t)
 	g.Expect(k8s.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: base + "-a"}})).To(Succeed())
 	winner := sharedMicroservice(base+"-a", "api", server, v1alpha1.DeletionDelete)
@@ -80,7 +87,7 @@ func TestDeletingRefusedCollidingServiceKeepsWinnersData(t *testing.T) {
 	app.Close()
 
 	loser := sharedMicroservice(base, "a-api", server, v1alpha1.DeletionDelete)
-	g.Expect(dbadmin.Name(loser.Namespace, loser.Name)).To(Equal(dbadmin.Name(winner.Namespace, winner.Name)))
+	g.Expect(dbadmin.DatabaseName(string(server.Spec.Engine), loser.Namespace, loser.Name)).To(Equal(dbadmin.DatabaseName(string(server.Spec.Engine), winner.Namespace, winner.Name)))
 	g.Expect(k8s.Create(ctx, loser)).To(Succeed())
 	loserKey := client.ObjectKeyFromObject(loser)
 	g.Eventually(func(g Gomega) {
@@ -99,7 +106,7 @@ func TestDeletingRefusedCollidingServiceKeepsWinnersData(t *testing.T) {
 	w := &v1alpha1.Microservice{}
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(winner), w)).To(Succeed())
 	g.Expect(w.Status.Database.Provisioned).To(Equal(&v1alpha1.ProvisionedDatabase{
-		Server: server.Name, ServerUID: string(server.UID), Database: dbadmin.Name(winner.Namespace, winner.Name), Role: string(secret.Data["username"]),
+		Server: server.Name, ServerUID: string(server.UID), Database: dbadmin.DatabaseName(string(server.Spec.Engine), winner.Namespace, winner.Name), Role: string(secret.Data["username"]),
 	}))
 }
 

@@ -26,7 +26,12 @@ func (r *MicroserviceReconciler) finalizeShared(ctx context.Context, ms *v1alpha
 		return nil
 	}
 	db := ms.Spec.Database
-	if db != nil && db.Mode == v1alpha1.ModeShared && db.DeletionPolicy == v1alpha1.DeletionDelete {
+	if db == nil {
+		// spec.database was removed and the Microservice deleted before a pass released
+		// it: keep everything, as that pass would have.
+		return r.releaseDatabase(ctx, ms, &observed{})
+	}
+	if db.Mode == v1alpha1.ModeShared && db.DeletionPolicy == v1alpha1.DeletionDelete {
 		if err := r.dropRecorded(ctx, ms); err != nil {
 			return err
 		}

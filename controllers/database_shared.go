@@ -53,9 +53,11 @@ func (r *MicroserviceReconciler) reconcileShared(ctx context.Context, ms *v1alph
 		return fmt.Errorf("credentials Secret %s names database %q and user %q instead of %q and %q: restore them or delete the Secret",
 			secret.Name, creds.Database, creds.Username, want.Database, want.Username)
 	}
-	if obs.database.secret, err = r.syncEndpoint(ctx, server, secret, creds); err != nil {
+	secret, err = r.syncEndpoint(ctx, server, secret, creds)
+	if err != nil {
 		return err
 	}
+	obs.database.secret = secret
 	record := provisionedRecord(server, creds)
 	if created || !recordedAs(ms, record) {
 		if err := r.provision(ctx, ms, server, creds, obs); err != nil || obs.database.blockedReason != "" {

@@ -54,7 +54,9 @@ func eventNotes(g Gomega, ctx context.Context, ns, name, reason string) []string
 // can fix is reported in status, and the pass returns no error, so the workqueue does not
 // retry it with backoff forever.
 func expectNoRetry(g Gomega, ctx context.Context, key client.ObjectKey) {
-	r := &MicroserviceReconciler{Client: mgrClient, APIReader: k8s, Connect: dbadmin.Connect}
+	r := &MicroserviceReconciler{Client: mgrClient, APIReader: k8s, Admins: serverConnector{
+		gate: secretGate{reader: k8s, namespace: testOptions.OperatorNamespace}, connect: dbadmin.Connect, timeout: testOptions.withDefaults().DatabaseTimeout,
+	}}
 	res, err := r.Reconcile(ctx, reconcile.Request{NamespacedName: key})
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(res).To(Equal(reconcile.Result{}))

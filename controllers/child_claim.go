@@ -29,6 +29,7 @@ const notOwnedRecheck = time.Minute
 // notOwnedError reports an existing object kubeship refused to write. It is not a
 // failure to retry with backoff: only the object's owner can change the outcome.
 type notOwnedError struct {
+	kind, name      string
 	reason, message string
 }
 
@@ -61,6 +62,16 @@ func refusalSummary(refused []*notOwnedError) (string, string) {
 	return refused[0].reason, strings.Join(msgs, "; ")
 }
 
+// refusalOf returns the refusal of the object of that kind and name, if any.
+func refusalOf(refused []*notOwnedError, kind, name string) *notOwnedError {
+	for _, n := range refused {
+		if n.kind == kind && n.name == name {
+			return n
+		}
+	}
+	return nil
+}
+
 // claimChild reads ms's child called name into obj and decides whether kubeship may
 // write it. found is false when no such object exists (checked on the API server, not
 // only in the cache, which sees only objects labelled as kubeship's). A foreign object
@@ -78,7 +89,7 @@ func (r *MicroserviceReconciler) claimChild(ctx context.Context, ms *v1alpha1.Mi
 	case claimOwned:
 		return true, false, nil
 	case claimRefused:
-		return true, false, &notOwnedError{reason: d.reason, message: d.message}
+		return true, false, &notOwnedError{kind: kind, name: name, reason: d.reason, message: d.message}
 	}
 	if err := r.takeFieldOwnership(ctx, obj); err != nil {
 		return true, false, fmt.Errorf("adopting %s %s: %w", kind, name, err)

@@ -42,7 +42,12 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 		st.UpdatedReplicas = d.Status.UpdatedReplicas
 	}
 	prevReady := meta.FindStatusCondition(ms.Status.Conditions, v1alpha1.ConditionReady)
-	setCondition(&st, ms, availableCondition(obs.deployment))
+	available := availableCondition(obs.deployment)
+	if n := refusalOf(obs.notOwned, "Deployment", ms.Name); n != nil {
+		// Not "does not exist yet": it exists, and is someone else's.
+		available.Reason, available.Message = n.reason, n.message
+	}
+	setCondition(&st, ms, available)
 	var dbReady *metav1.Condition
 	if ms.Spec.Database != nil {
 		c := databaseReadyCondition(ms, obs.database)

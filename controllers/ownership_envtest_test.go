@@ -112,6 +112,8 @@ func TestForeignDeploymentAndServiceAreNeverWritten(t *testing.T) {
 	g.Expect(ready.Status).To(Equal(metav1.ConditionFalse))
 	g.Expect(ready.Message).To(ContainSubstring("Deployment legacy exists and is not controlled by this Microservice; add the annotation apps.kubeship.dev/adopt: legacy"))
 	g.Expect(ready.Message).To(ContainSubstring("Service legacy exists and is not controlled by this Microservice"), "the pass goes on past the Deployment")
+	available := waitForReason(g, ctx, key, v1alpha1.ConditionAvailable, v1alpha1.ReasonResourceNotOwned)
+	g.Expect(available.Message).To(HavePrefix("Deployment legacy exists"))
 	g.Expect(snapshotOf(g, ctx, deploy)).To(Equal(deployBefore))
 	g.Expect(snapshotOf(g, ctx, svc)).To(Equal(svcBefore))
 	for _, obj := range []client.Object{&autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{}} {

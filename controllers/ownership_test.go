@@ -6,6 +6,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8stypes "k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
@@ -89,5 +90,26 @@ func TestDecideOwnership(t *testing.T) {
 				t.Fatalf("message %q lacks %q", got.message, tc.message)
 			}
 		})
+	}
+}
+
+func TestRefusalsInStatus(t *testing.T) {
+	ms := newMicroservice("shop", "legacy")
+	ms.Generation = 2
+	deploy := &notOwnedError{"Deployment", "legacy", v1alpha1.ReasonAdoptionRefused, "Deployment legacy cannot be adopted"}
+	svc := &notOwnedError{"Service", "legacy", v1alpha1.ReasonResourceNotOwned, "Service legacy exists"}
+	st := computeStatus(ms, observed{notOwned: []*notOwnedError{deploy, svc}, applyErr: nil})
+	ready := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if ready.Status != metav1.ConditionFalse || ready.Reason != v1alpha1.ReasonAdoptionRefused ||
+		ready.Message != "Deployment legacy cannot be adopted; Service legacy exists" || ready.ObservedGeneration != 2 {
+		t.Fatalf("Ready %+v", ready)
+	}
+	available := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionAvailable)
+	if available.Reason != v1alpha1.ReasonAdoptionRefused || available.Message != deploy.message {
+		t.Fatalf("Available %+v", available)
+	}
+	st = computeStatus(ms, observed{notOwned: []*notOwnedError{svc}})
+	if a := meta.FindStatusCondition(st.Conditions, v1alpha1.ConditionAvailable); a.Reason != v1alpha1.ReasonDeploymentNotFound {
+		t.Fatalf("a foreign Service says nothing about the Deployment: %+v", a)
 	}
 }

@@ -54,6 +54,8 @@ const (
 	ReasonMinimumReplicasUnavailable = "MinimumReplicasUnavailable"
 	// ReasonDeploymentNotFound: the Deployment has not been created yet.
 	ReasonDeploymentNotFound = "DeploymentNotFound"
+	// Available is also ResourceNotOwned (see the Ready reasons) when a Deployment with
+	// the Microservice's name exists that kubeship may not write.
 )
 
 // Reasons of the ScalingActive condition besides those copied from the autoscaler.

@@ -4,14 +4,17 @@
 -- so this script uses only the base language.
 
 -- Reasons that waiting will not fix: a person has to change the spec, the
--- image, the DatabaseServer or its allowedNamespaces. They appear on Ready and
--- (NamespaceNotAllowed, ProvisioningFailed) on DatabaseReady.
+-- image, the DatabaseServer or its allowedNamespaces, or hand over (or remove)
+-- an object kubeship does not own. They appear on Ready and (NamespaceNotAllowed,
+-- ProvisioningFailed, ResourceNotOwned) on DatabaseReady.
 local failed = {
   ProgressDeadlineExceeded = true,
   InvalidSpec = true,
   DatabaseFailed = true,
   NamespaceNotAllowed = true,
   ProvisioningFailed = true,
+  ResourceNotOwned = true,
+  AdoptionRefused = true,
 }
 
 local function find(conditions, conditionType)

@@ -234,3 +234,40 @@ func TestConcurrentLegacyClaimsOneWinner(t *testing.T) {
 		}
 	})
 }
+
+// The claim reads the markers afresh: when another owner claims the account between this
+// call's first look and its claim, this call is refused and the first claim stands.
+func TestLegacyClaimRechecksBeforeMarking(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, e *env) {
+		ctx := testCtx(t)
+		a, b := e.admin(t), e.admin(t)
+		db, role := e.names("legacy_recheck")
+		e.makeLegacy(ctx, t, a, db, role)
+		claimStep := "claim-unmarked"
+		if e.engine == EngineMySQL {
+			claimStep = "claim"
+		}
+		var first error
+		ran := false
+		setStepHook(b, func(step string) error {
+			if step == claimStep && !ran {
+				ran = true
+				first = a.EnsureDatabase(ctx, db, role, legacyPassword, testOwner)
+			}
+			return nil
+		})
+		err := b.EnsureDatabase(ctx, db, role, legacyPassword, otherOwner)
+		if !ran {
+			t.Fatalf("step %s never ran", claimStep)
+		}
+		if first != nil {
+			t.Fatalf("the first claim: %v", first)
+		}
+		if !errors.Is(err, ErrConflict) {
+			t.Errorf("the late claim: %v, want ErrConflict", err)
+		}
+		if r, d := e.markers(ctx, t, a, db, role); r != marker(testOwner) || d != marker(testOwner) {
+			t.Errorf("markers %q, %q; want the first claimant's", r, d)
+		}
+	})
+}

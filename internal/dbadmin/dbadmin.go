@@ -108,8 +108,12 @@ type Admin interface {
 	// converges on the next one. No other non-superuser role can connect to (postgres) or use
 	// (mysql) the database, and the role gets no other rights.
 	//
-	// It refuses (ErrConflict) a role or database that exists without owner's marker (made
-	// by someone else, or by another Microservice whose names collide with this one's), a
+	// A role that exists without any marker, whose database exists and belongs to it (what
+	// a kubeship from before markers made), is claimed for owner only if one login as the
+	// role with `password` to `db` succeeds first (claim.go); the markers are written before
+	// the password is set. It refuses (ErrConflict) a role or database that exists without
+	// owner's marker otherwise (made by someone else, or by another Microservice whose
+	// names collide with this one's, and in either case not proven by the login), a
 	// role that is the admin itself or holds server-wide privileges, or (postgres) a database
 	// that belongs to another role. Of concurrent calls for one name with different owners,
 	// exactly one succeeds. A refused role's password is never changed.

@@ -46,7 +46,7 @@ func connectMySQL(ctx context.Context, cfg Config) (Admin, error) {
 	if err != nil {
 		return nil, settingsErr(err, cfg.Password)
 	}
-	a := &myAdmin{session: newSession(connector, cfg.Password), user: cfg.Username}
+	a := &myAdmin{session: newSession(connector, cfg), user: cfg.Username}
 	if err := a.login(ctx, a.db.PingContext); err != nil {
 		return nil, err
 	}
@@ -96,12 +96,26 @@ func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password, owner 
 		return err
 	}
 	exec := a.execOn(conn, password)
+	proven := false
 	return runSteps(ctx, a.stepHook, []step{
 		{"owners-table", func(ctx context.Context) error { return a.ensureOwnersTable(ctx, conn) }},
+		{"prove-password", func(ctx context.Context) error {
+			// A user and database an older kubeship left without rows are claimed only by
+			// logging in as the user with password (claim.go).
+			legacy, err := a.legacyClaim(ctx, conn, db, user, owner, userExists, dbExists)
+			if err != nil || !legacy {
+				return err
+			}
+			if err := a.provePassword(ctx, db, user, password, owner); err != nil {
+				return err
+			}
+			proven = true
+			return nil
+		}},
 		{"claim", func(ctx context.Context) error {
 			// Before anything else is touched: a user or database that exists without our
-			// row, or carries another owner's, is refused here.
-			return a.claim(ctx, conn, db, user, owner, userExists, dbExists)
+			// row (unless proven above), or carries another owner's, is refused here.
+			return a.claim(ctx, conn, db, user, owner, userExists, dbExists, proven)
 		}},
 		{"create-user", func(ctx context.Context) error {
 			if userExists {

@@ -87,14 +87,16 @@ func (a *myAdmin) verifyOwner(ctx context.Context, conn *sql.Conn, kind, name, o
 // claim records owner for the user and the database, or refuses when either is not theirs
 // to have. Both missing rows go in with one INSERT, so of two callers claiming the same
 // names at once the primary key lets exactly one in, with both rows; the other finds them.
-func (a *myAdmin) claim(ctx context.Context, conn *sql.Conn, db, user, owner string, userExists, dbExists bool) error {
+// proven says the caller logged in as the user to the database (claim.go): then existing
+// names without rows are claimed too; rows of another owner are refused all the same.
+func (a *myAdmin) claim(ctx context.Context, conn *sql.Conn, db, user, owner string, userExists, dbExists, proven bool) error {
 	type name struct {
 		kind, name string
 		exists     bool
 	}
 	var missing []any
 	for _, n := range []name{{kindUser, user, userExists}, {kindDatabase, db, dbExists}} {
-		if err := a.verifyOwner(ctx, conn, n.kind, n.name, owner, n.exists); err != nil {
+		if err := a.verifyOwner(ctx, conn, n.kind, n.name, owner, n.exists && !proven); err != nil {
 			return err
 		}
 		if got, err := a.recordedOwner(ctx, conn, n.kind, n.name); err != nil {

@@ -16,9 +16,12 @@ import (
 // portable comments on users or databases (MariaDB has no user ATTRIBUTE), so kubeship keeps
 // a table kubeship.owners with a primary key on (kind, name): an INSERT is the atomic claim.
 //
-// Upgrade: roles and databases made before markers existed carry none. They are refused
-// (ErrConflict) like anything else kubeship cannot prove is its own, with a message that
-// says how a person who has checked them can mark them; kubeship never guesses.
+// Upgrade: roles and databases made before markers existed carry none. EnsureDatabase
+// claims such a role and its database only when the caller proves it holds the role's
+// current password, by logging in as the role to that database (claim.go explains why
+// that is safe); then both are marked and managed as usual. Without that proof they are
+// refused (ErrConflict) like anything else kubeship cannot prove is its own, with a message
+// that says how a person who has checked them can mark them; kubeship never guesses.
 
 // markerPrefix starts every ownership marker.
 const markerPrefix = "kubeship:"

@@ -168,8 +168,9 @@ func TestRefusesDatabaseMarkedByAnother(t *testing.T) {
 	}
 }
 
-// Upgrade from a kubeship without markers: what it made is refused until a person marks
-// it with the statement the error names; then it is managed again.
+// Upgrade from a kubeship without markers, when the password kubeship holds no longer logs
+// in: what it made is refused until a person marks it with the statement the error names;
+// then it is managed again. (With the working password it is claimed: claim_test.go.)
 func TestUnmarkedUntilMarkedByHand(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := testCtx(t)
@@ -191,7 +192,8 @@ func TestUnmarkedUntilMarkedByHand(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		err := a.EnsureDatabase(ctx, db, role, "pw", testOwner)
+		// With a password that does not log in as the role: no proof, so no claim.
+		err := a.EnsureDatabase(ctx, db, role, "not-the-password", testOwner)
 		if !errors.Is(err, ErrConflict) {
 			t.Fatalf("EnsureDatabase of the unmarked account: %v, want ErrConflict", err)
 		}

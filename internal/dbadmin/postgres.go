@@ -57,7 +57,7 @@ func connectPostgres(ctx context.Context, cfg Config) (Admin, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &pgAdmin{session: newSession(stdlib.GetConnector(*cc), cfg.Password)}
+	a := &pgAdmin{session: newSession(stdlib.GetConnector(*cc), cfg)}
 	err = a.login(ctx, func(ctx context.Context) error {
 		return a.db.QueryRowContext(ctx,
 			"SELECT current_setting('server_version_num')::int, rolsuper FROM pg_roles WHERE rolname = current_user",
@@ -86,13 +86,25 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner 
 		return err
 	}
 	defer conn.Close()
-	if err := st.claimable(db, role, owner); err != nil {
-		return err
+	// What an older kubeship left unmarked is claimed only by proving the role's password
+	// (claim.go); anything else unmarked or foreign is refused here.
+	legacy := st.legacyClaim(owner)
+	if !legacy {
+		if err := st.claimable(db, role, owner); err != nil {
+			return err
+		}
 	}
 	exec := a.execOn(conn, secrets...)
 	r, d := pgIdent(role), pgIdent(db)
 	mark := "'" + marker(owner) + "'" // checkOwner lets no quote or backslash through
-	return runSteps(ctx, a.stepHook, []step{
+	var claim []step
+	if legacy {
+		claim = []step{
+			{"prove-password", func(ctx context.Context) error { return a.provePassword(ctx, db, role, password, owner) }},
+			{"claim-unmarked", func(ctx context.Context) error { return a.claimUnmarked(ctx, conn, db, role, owner) }},
+		}
+	}
+	return runSteps(ctx, a.stepHook, append(claim, []step{
 		{"create-role", func(ctx context.Context) error {
 			if st.roleExists {
 				return nil
@@ -147,7 +159,7 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner 
 		{"allow-connections", func(ctx context.Context) error {
 			return exec(ctx, fmt.Sprintf("opening database %q", db), "ALTER DATABASE "+d+" ALLOW_CONNECTIONS true")
 		}},
-	})
+	}...))
 }
 
 func (a *pgAdmin) DropDatabase(ctx context.Context, db, role, owner string) error {

@@ -14,6 +14,9 @@ type session struct {
 	db        *sql.DB
 	connector driver.Connector
 	secrets   []string // the admin password
+	// cfg is how the admin reached the server; a password proof (claim.go) logs in as a
+	// role with the same host, port, sslMode and CA.
+	cfg Config
 
 	stepHook func(step string) error // tests only
 }
@@ -21,12 +24,12 @@ type session struct {
 // newSession opens the pool both engines use. It is small on purpose: each EnsureDatabase or
 // DropDatabase runs on one connection, and the admin should not hold many of the server's
 // connection slots, nor keep idle ones for long.
-func newSession(connector driver.Connector, password string) session {
+func newSession(connector driver.Connector, cfg Config) session {
 	db := sql.OpenDB(connector)
 	db.SetMaxOpenConns(4)
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxIdleTime(time.Minute)
-	return session{db: db, connector: connector, secrets: []string{password}}
+	return session{db: db, connector: connector, secrets: []string{cfg.Password}, cfg: cfg}
 }
 
 // login runs the first query, which proves the credentials; if it fails the pool is closed,

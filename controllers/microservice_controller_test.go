@@ -20,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
@@ -276,19 +277,25 @@ func TestDeletedMicroserviceLeavesOwnerReferencesForGarbageCollector(t *testing.
 	g.Eventually(func() error { return k8s.Get(ctx, key, &corev1.Service{}) }, timeout, interval).Should(Succeed())
 	g.Expect(k8s.Get(ctx, key, &appsv1.Deployment{})).To(Succeed())
 
+	req := reconcile.Request{NamespacedName: key}
+	before := passes.of("microservice", req)
 	g.Expect(k8s.Delete(ctx, ms)).To(Succeed())
 	g.Eventually(func() bool {
 		return apierrors.IsNotFound(k8s.Get(ctx, key, &v1alpha1.Microservice{}))
 	}, timeout, interval).Should(BeTrue(), "nothing should hold the Microservice back")
-	want := metav1.OwnerReference{
+	// The pass the deletion brings leaves the children to the garbage collector: they
+	// stay, each naming the deleted Microservice as its controller.
+	g.Eventually(func() int { return passes.of("microservice", req) }, timeout, interval).Should(BeNumerically(">", before))
+	want := []metav1.OwnerReference{{
 		APIVersion: v1alpha1.GroupVersion.String(), Kind: "Microservice", Name: "cart", UID: ms.UID,
 		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
-	}
-	for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
-		// Still there: only the garbage collector removes them, by this reference.
-		g.Expect(k8s.Get(ctx, key, obj)).To(Succeed())
-		g.Expect(obj.GetOwnerReferences()).To(Equal([]metav1.OwnerReference{want}), "%T", obj)
-	}
+	}}
+	g.Consistently(func(g Gomega) {
+		for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+			g.Expect(k8s.Get(ctx, key, obj)).To(Succeed())
+			g.Expect(obj.GetOwnerReferences()).To(Equal(want), "%T", obj)
+		}
+	}, "1s", interval).Should(Succeed())
 }
 
 func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {

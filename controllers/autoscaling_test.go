@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -17,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
@@ -53,6 +55,21 @@ func scaleDeploymentAsAutoscaler(g Gomega, ctx context.Context, key client.Objec
 	g.Expect(k8s.SubResource("scale").Update(ctx, d, client.WithSubResourceBody(scale), client.FieldOwner("kube-controller-manager"))).To(Succeed())
 }
 
+// passAfterTouch changes a label, which wakes the reconciler with the spec unchanged,
+// and returns once a pass that started after the change has finished. The test hook
+// counts passes as they start; a request is never reconciled twice at once, so when a
+// pass starts after a second touch, the one before it is done.
+func passAfterTouch(g Gomega, ctx context.Context, key client.ObjectKey) {
+	req := reconcile.Request{NamespacedName: key}
+	for i := range 2 {
+		before := passes.of("microservice", req)
+		updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) {
+			metav1.SetMetaDataLabel(&ms.ObjectMeta, "touched", fmt.Sprint(i))
+		})
+		g.Eventually(func() int { return passes.of("microservice", req) }, timeout, interval).Should(BeNumerically(">", before))
+	}
+}
+
 func TestSwitchingToAutoscalingKeepsReplicasAndBack(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -78,13 +95,27 @@ func TestSwitchingToAutoscalingKeepsReplicasAndBack(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 
 	// The autoscaler scales; re-applying the unchanged manifest and later passes keep its choice.
+	// Each Consistently follows proof that a pass ran after the scale, so it watches
+	// what that pass did rather than a reconciler that has not run yet.
 	scaleDeploymentAsAutoscaler(g, ctx, key, 6)
-	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) {
-		ms.Labels = map[string]string{"touched": "yes"} // wakes the reconciler, spec unchanged
-	})
+	passAfterTouch(g, ctx, key)
 	g.Consistently(func(g Gomega) {
 		g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](6)))
 	}, "2s", interval).Should(Succeed())
+	g.Expect(replicasOwners(getDeployment(g, ctx, key))).To(Equal([]string{"kube-controller-manager"}))
+
+	// A spec change re-applies the Deployment: the new image and the new generation
+	// observed in status show the pass went through, and the count is still the autoscaler's.
+	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) { ms.Spec.Image = "ghcr.io/acme/feed:2" })
+	g.Eventually(func(g Gomega) {
+		got := &v1alpha1.Microservice{}
+		g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
+		g.Expect(got.Status.ObservedGeneration).To(Equal(got.Generation))
+		g.Expect(getDeployment(g, ctx, key).Spec.Template.Spec.Containers[0].Image).To(Equal("ghcr.io/acme/feed:2"))
+	}, timeout, interval).Should(Succeed())
+	g.Consistently(func(g Gomega) {
+		g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](6)))
+	}, "1s", interval).Should(Succeed())
 	g.Expect(replicasOwners(getDeployment(g, ctx, key))).To(Equal([]string{"kube-controller-manager"}))
 
 	// Autoscaled -> static: kubeship takes the count back and the autoscaler goes away.

@@ -9,9 +9,13 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -149,19 +153,46 @@ func TestDedicatedMySQLDeletionPolicyAndAdoption(t *testing.T) {
 	password := string(secret.Data["password"])
 
 	// Deleted by mistake and applied again: the retained Secret is adopted as it is, so
-	// the retained data stays reachable with the same password.
+	// the retained data stays reachable with the same password. The new Microservice asks
+	// for Delete, so adoption shows in the Secret's owner reference; Retain would leave
+	// none either way.
 	g.Expect(k8s.Delete(ctx, ms)).To(Succeed())
-	g.Eventually(func() bool { return k8s.Get(ctx, key, &v1alpha1.Microservice{}) != nil }, timeout, interval).Should(BeTrue())
+	g.Eventually(func() bool { return apierrors.IsNotFound(k8s.Get(ctx, key, &v1alpha1.Microservice{})) }, timeout, interval).Should(BeTrue())
+	collectGarbage(g, ctx, ns, ms.UID)
 	again := newMicroservice(ns, ms.Name)
-	again.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EngineMySQL}
+	again.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EngineMySQL, DeletionPolicy: v1alpha1.DeletionDelete}
 	g.Expect(k8s.Create(ctx, again)).To(Succeed())
+	g.Eventually(func(g Gomega) { markStatefulSetReady(g, ctx, dbKey(key)) }, timeout, interval).Should(Succeed())
 	g.Eventually(func(g Gomega) {
-		got := &v1alpha1.Microservice{}
-		g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
-		g.Expect(got.Status.Database).NotTo(BeNil())
+		c := msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady)
+		g.Expect(conditionDiff(metav1.Condition{
+			Type: v1alpha1.ConditionDatabaseReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonDatabaseReady,
+			Message: "The database accepts connections", ObservedGeneration: again.Generation,
+		}, *c)).To(BeEmpty())
+		g.Expect(k8s.Get(ctx, dbKey(key), secret)).To(Succeed())
+		g.Expect(secret.OwnerReferences).To(Equal([]metav1.OwnerReference{{
+			APIVersion: v1alpha1.GroupVersion.String(), Kind: "Microservice", Name: again.Name, UID: again.UID,
+			Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+		}}))
 	}, timeout, interval).Should(Succeed())
-	g.Expect(k8s.Get(ctx, dbKey(key), secret)).To(Succeed())
 	g.Expect(string(secret.Data["password"])).To(Equal(password))
+}
+
+// collectGarbage plays the garbage collector, which envtest does not run: it deletes
+// the objects in ns that the deleted owner uid controlled.
+func collectGarbage(g Gomega, ctx context.Context, ns string, uid types.UID) {
+	lists := []client.ObjectList{&appsv1.DeploymentList{}, &appsv1.StatefulSetList{}, &corev1.ServiceList{},
+		&corev1.SecretList{}, &networkingv1.NetworkPolicyList{}, &policyv1.PodDisruptionBudgetList{}}
+	for _, list := range lists {
+		g.Expect(k8s.List(ctx, list, client.InNamespace(ns))).To(Succeed())
+		g.Expect(meta.EachListItem(list, func(o runtime.Object) error {
+			obj := o.(client.Object)
+			if ref := metav1.GetControllerOf(obj); ref == nil || ref.UID != uid {
+				return nil
+			}
+			return client.IgnoreNotFound(k8s.Delete(ctx, obj))
+		})).To(Succeed())
+	}
 }
 
 func TestDedicatedStorageGrowthReportsClaimsThatCannotGrow(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,6 +20,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
@@ -263,30 +265,37 @@ func TestScaleSubresourceScalesDeployment(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 }
 
-func TestDeleteLeavesChildrenToGarbageCollector(t *testing.T) {
+// envtest runs no garbage collector, so this cannot watch the children go. It checks
+// what the garbage collector acts on: no finalizer holds a stateless Microservice, and
+// each child names it as controller with blockOwnerDeletion.
+func TestDeletedMicroserviceLeavesOwnerReferencesForGarbageCollector(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ms := newMicroservice(newNamespace(t), "cart")
 	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 	key := client.ObjectKeyFromObject(ms)
-	svc := &corev1.Service{}
-	g.Eventually(func() error { return k8s.Get(ctx, key, svc) }, timeout, interval).Should(Succeed())
-	d := &appsv1.Deployment{}
-	g.Expect(k8s.Get(ctx, key, d)).To(Succeed())
+	g.Eventually(func() error { return k8s.Get(ctx, key, &corev1.Service{}) }, timeout, interval).Should(Succeed())
+	g.Expect(k8s.Get(ctx, key, &appsv1.Deployment{})).To(Succeed())
 
+	req := reconcile.Request{NamespacedName: key}
+	before := passes.of("microservice", req)
 	g.Expect(k8s.Delete(ctx, ms)).To(Succeed())
-	// No finalizer holds a stateless service: it is gone at once, and each child
-	// names it as controller with blockOwnerDeletion, which the garbage collector
-	// (not running in envtest) uses to remove them.
 	g.Eventually(func() bool {
-		return k8s.Get(ctx, key, &v1alpha1.Microservice{}) != nil
-	}, timeout, interval).Should(BeTrue())
-	for _, obj := range []client.Object{d, svc} {
-		ref := metav1.GetControllerOf(obj)
-		g.Expect(ref).NotTo(BeNil())
-		g.Expect(ref.UID).To(Equal(ms.UID))
-		g.Expect(*ref.BlockOwnerDeletion).To(BeTrue())
-	}
+		return apierrors.IsNotFound(k8s.Get(ctx, key, &v1alpha1.Microservice{}))
+	}, timeout, interval).Should(BeTrue(), "nothing should hold the Microservice back")
+	// The pass the deletion brings leaves the children to the garbage collector: they
+	// stay, each naming the deleted Microservice as its controller.
+	g.Eventually(func() int { return passes.of("microservice", req) }, timeout, interval).Should(BeNumerically(">", before))
+	want := []metav1.OwnerReference{{
+		APIVersion: v1alpha1.GroupVersion.String(), Kind: "Microservice", Name: "cart", UID: ms.UID,
+		Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
+	}}
+	g.Consistently(func(g Gomega) {
+		for _, obj := range []client.Object{&appsv1.Deployment{}, &corev1.Service{}} {
+			g.Expect(k8s.Get(ctx, key, obj)).To(Succeed())
+			g.Expect(obj.GetOwnerReferences()).To(Equal(want), "%T", obj)
+		}
+	}, "1s", interval).Should(Succeed())
 }
 
 func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {

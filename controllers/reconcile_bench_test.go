@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/onsi/gomega"
+
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -72,13 +74,8 @@ func BenchmarkConvergedPass(b *testing.B) {
 	})
 }
 
+// waitFor waits for cond with Gomega, which *testing.B satisfies.
 func waitFor(b *testing.B, cond func() bool) {
 	b.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			b.Fatal("timed out waiting for the Microservice to converge")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	NewWithT(b).Eventually(cond, 20*time.Second, 50*time.Millisecond).Should(BeTrue(), "the Microservice did not converge")
 }

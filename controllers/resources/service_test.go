@@ -4,38 +4,38 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
 func TestService(t *testing.T) {
+	service := func(ports ...corev1.ServicePort) *corev1.Service {
+		return &corev1.Service{
+			TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+			ObjectMeta: childMeta("payments"),
+			Spec: corev1.ServiceSpec{
+				Type:     corev1.ServiceTypeClusterIP,
+				Selector: map[string]string{"apps.kubeship.dev/microservice": "payments"},
+				Ports:    ports,
+			},
+		}
+	}
 	cases := []struct {
-		name      string
-		ports     []v1alpha1.ServicePort
-		wantNames []string
-		wantPorts []int32
+		name  string
+		ports []v1alpha1.ServicePort
+		want  *corev1.Service
 	}{
-		{"default port", nil, []string{"http"}, []int32{8080}},
-		{"one port per spec.ports", []v1alpha1.ServicePort{{Name: "http", Port: 80}, {Name: "admin", Port: 9000, Protocol: corev1.ProtocolSCTP}}, []string{"http", "admin"}, []int32{80, 9000}},
+		{"default port", nil, service(corev1.ServicePort{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("http")})},
+		{"one port per spec.ports, TCP unless told", []v1alpha1.ServicePort{{Name: "http", Port: 80}, {Name: "admin", Port: 9000, Protocol: corev1.ProtocolSCTP}}, service(
+			corev1.ServicePort{Name: "http", Port: 80, Protocol: corev1.ProtocolTCP, TargetPort: intstr.FromString("http")},
+			corev1.ServicePort{Name: "admin", Port: 9000, Protocol: corev1.ProtocolSCTP, TargetPort: intstr.FromString("admin")},
+		)},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			s := Service(microservice(func(ms *v1alpha1.Microservice) { ms.Spec.Ports = tc.ports }))
-			if *s.Spec.Type != corev1.ServiceTypeClusterIP {
-				t.Fatalf("type %v", *s.Spec.Type)
-			}
-			assertMap(t, "selector", s.Spec.Selector, map[string]string{LabelMicroservice: "payments"})
-			if len(s.Spec.Ports) != len(tc.wantNames) {
-				t.Fatalf("ports %+v", s.Spec.Ports)
-			}
-			for i, p := range s.Spec.Ports {
-				if *p.Name != tc.wantNames[i] || *p.Port != tc.wantPorts[i] || p.TargetPort.StrVal != tc.wantNames[i] {
-					t.Fatalf("port %d = %+v", i, p)
-				}
-			}
-			if *s.OwnerReferences[0].UID != "uid-1" {
-				t.Fatal("no owner reference")
-			}
+			diffWhole(t, tc.want, Service(microservice(func(ms *v1alpha1.Microservice) { ms.Spec.Ports = tc.ports })))
 		})
 	}
 }

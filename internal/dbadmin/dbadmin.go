@@ -14,12 +14,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // Engines.
 const (
-	EnginePostgres = "postgres"
-	EngineMySQL    = "mysql"
+	EnginePostgres = naming.EnginePostgres
+	EngineMySQL    = naming.EngineMySQL
 )
 
 // SSL modes, as DatabaseServer.spec.sslMode spells them.

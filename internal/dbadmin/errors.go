@@ -15,6 +15,8 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 var (
@@ -171,7 +173,7 @@ func redact(msg string, secrets ...string) string {
 		forms = append(forms, s,
 			strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''"),
 			strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`),
-			url.QueryEscape(s), url.PathEscape(s), escapeURIPart(s))
+			url.QueryEscape(s), url.PathEscape(s), naming.EscapeURIPart(s))
 	}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // Names made by Name and RoleName from hostile namespaces and service names work end to end.
@@ -24,7 +26,7 @@ func TestHostileNamesThroughName(t *testing.T) {
 			{"a-b-c-d-e-f-g-h", strings.Repeat("x-", 30)}, // MySQL: too many `_` to escape in 64
 		} {
 			ns := fmt.Sprintf("n%d-%s", nameSeq.Add(1), tc.namespace)
-			db, role := DatabaseName(e.engine, ns, tc.name), RoleName(e.engine, ns, tc.name)
+			db, role := naming.Database(e.engine, ns, tc.name), naming.Role(e.engine, ns, tc.name)
 			if err := a.EnsureDatabase(ctx, db, role, "pw'\\", testOwner); err != nil {
 				t.Errorf("(%q, %q) -> %q/%q: EnsureDatabase: %v", ns, tc.name, db, role, err)
 				continue
@@ -55,9 +57,9 @@ func TestHostileRawNames(t *testing.T) {
 		}
 
 		p := fmt.Sprintf("hx%d", nameSeq.Add(1)) // every name below starts with p
-		maxDB, maxRole := MaxNameLength, MaxNameLength
+		maxDB, maxRole := naming.MaxIdentifierLength, naming.MaxIdentifierLength
 		if e.engine == EngineMySQL {
-			maxDB, maxRole = maxMySQLDBChars, MaxMySQLUserLength
+			maxDB, maxRole = naming.MaxMySQLDatabaseLength, naming.MaxMySQLUserLength
 		}
 		pad := func(s string, n int) string { return s + strings.Repeat("z", n-utf8.RuneCountInString(s)) }
 		const ok, invalid = "ok", "invalid"

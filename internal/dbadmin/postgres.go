@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 type pgAdmin struct {
@@ -70,7 +72,7 @@ func connectPostgres(ctx context.Context, cfg Config) (Admin, error) {
 }
 
 func checkPGNames(db, role string) error {
-	return errors.Join(checkName("database name", db, MaxNameLength, 0), checkName("role name", role, MaxNameLength, 0))
+	return errors.Join(checkName("database name", db, naming.MaxIdentifierLength, 0), checkName("role name", role, naming.MaxIdentifierLength, 0))
 }
 
 func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner string) error {

@@ -20,11 +20,11 @@ import (
 )
 
 var (
-	// ErrConflict: the role or database exists but is not one this package may manage (it is
+	// ErrConflict means the role or database exists but is not one this package may manage (it is
 	// the admin, holds server-wide rights, or the database belongs to another role). Only a
 	// person can sort that out; retrying will not help.
 	ErrConflict = errors.New("exists and is not a role or database kubeship may manage")
-	// ErrInvalid: a name, password or Config the server cannot take (empty, too long, NUL
+	// ErrInvalid means a name, password or Config the server cannot take (empty, too long, NUL
 	// bytes, invalid UTF-8). Retrying will not help.
 	ErrInvalid = errors.New("invalid input")
 )

@@ -51,7 +51,7 @@ func TestHostileRawNames(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, sentinelDB, sentinelRole, "sentinel-pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), sentinelDB, sentinelRole, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), sentinelDB, sentinelRole, testOwner)) })
 		if err := e.writeAndRead(ctx, t, sentinelDB, sentinelRole, "sentinel-pw"); err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestHostilePasswords(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("pwd")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		passwords := append([]string{`@:/?#[]%+ &=`}, hostileStrings...)
 		previous := ""
 		for _, pw := range passwords {

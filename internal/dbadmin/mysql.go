@@ -195,7 +195,7 @@ func (a *myAdmin) endSessions(ctx context.Context, conn *sql.Conn, user string) 
 	for _, id := range ids {
 		_, err := conn.ExecContext(ctx, "KILL CONNECTION ?", id)
 		var myErr *mysql.MySQLError
-		if err != nil && !(errors.As(err, &myErr) && myErr.Number == 1094) { // 1094: gone meanwhile
+		if err != nil && (!errors.As(err, &myErr) || myErr.Number != 1094) { // 1094: gone meanwhile
 			return a.fail(ctx, op, err)
 		}
 	}

@@ -225,11 +225,11 @@ type pgState struct {
 func (st pgState) claimable(db, role, owner string) error {
 	switch {
 	case st.roleExists && st.roleMark != marker(owner):
-		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, st.roleMark, pgMarkStatement("role", role, owner))
 	case !st.roleExists && st.dbExists:
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	case st.dbExists && st.dbMark != "" && st.dbMark != marker(owner):
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }
@@ -240,11 +240,11 @@ func (st pgState) claimable(db, role, owner string) error {
 func (st pgState) droppable(db, role, owner string) error {
 	switch {
 	case st.roleExists && st.roleMark != marker(owner):
-		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, st.roleMark, pgMarkStatement("role", role, owner))
 	case st.dbExists && st.dbMark == marker(owner):
 		return nil
 	case st.dbExists && (st.dbMark != "" || !st.roleExists):
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }
@@ -261,7 +261,7 @@ func (a *pgAdmin) verifyRole(ctx context.Context, conn *sql.Conn, role, owner st
 		return a.fail(ctx, fmt.Sprintf("reading the owner of role %q", role), err)
 	}
 	if mark != marker(owner) {
-		return ownerConflict("role", role, mark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, mark, pgMarkStatement("role", role, owner))
 	}
 	return nil
 }
@@ -280,7 +280,7 @@ func (a *pgAdmin) verifyDatabase(ctx context.Context, conn *sql.Conn, db, role, 
 	case dbOwner != role:
 		return conflictf("database %q belongs to role %q, not %q", db, dbOwner, role)
 	case mark != "" && mark != marker(owner):
-		return ownerConflict("database", db, mark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, mark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }

@@ -64,7 +64,11 @@ func run(m *testing.M) int {
 	if err := manager.start(); err != nil {
 		return fail("starting the manager: %v", err)
 	}
-	defer manager.stop()
+	defer func() {
+		if err := manager.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the manager:", err)
+		}
+	}()
 	return m.Run()
 }
 

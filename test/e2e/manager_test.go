@@ -85,9 +85,9 @@ func (m *managerProcess) stop() error {
 		return err
 	case <-time.After(30 * time.Second):
 		_ = m.cmd.Process.Kill()
-		<-m.exited
+		killed := <-m.exited
 		m.cmd = nil
-		return fmt.Errorf("manager ignored SIGTERM for 30s")
+		return fmt.Errorf("manager ignored SIGTERM for 30s; killed: %v", killed)
 	}
 }
 

@@ -11,7 +11,7 @@ import (
 	"github.com/kubeship/kubeship/internal/naming"
 )
 
-// Names made by Name and RoleName from hostile namespaces and service names work end to end.
+// Names made by naming.Database and naming.Role from hostile namespaces and service names work end to end.
 func TestHostileNamesThroughName(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := testCtx(t)

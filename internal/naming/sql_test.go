@@ -58,7 +58,7 @@ func TestSQLIdentifierCutKeepsLongNamesApart(t *testing.T) {
 	}
 }
 
-func TestRoleName(t *testing.T) {
+func TestRole(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		engine, namespace, name, want string

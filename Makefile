@@ -4,6 +4,8 @@ IMG ?= ghcr.io/kubeship/kubeship:dev
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
+GOLANGCI_LINT_VERSION ?= v2.15.0
+GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 KUBECTL ?= kubectl
 GO_TEST_FLAGS ?= -count=1
 
@@ -38,6 +40,14 @@ fmt: ## Run gofmt on the code.
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
+
+.PHONY: lint
+lint: golangci-lint ## Run golangci-lint (.golangci.yml) on the whole tree, the e2e build tag included.
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-fix
+lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it knows.
+	$(GOLANGCI_LINT) run --fix ./...
 
 .PHONY: envtest
 envtest: ## Build (or reuse) kube-apiserver and etcd from source for envtest.
@@ -100,3 +110,8 @@ include hack/cluster.mk
 controller-gen: $(CONTROLLER_GEN) ## Install controller-gen into ./bin.
 $(CONTROLLER_GEN):
 	GOBIN=$(LOCALBIN) go install sigs.k8s.io/controller-tools/cmd/controller-gen@$(CONTROLLER_TOOLS_VERSION)
+
+.PHONY: golangci-lint
+golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into ./bin (built from the Go module proxy).
+$(GOLANGCI_LINT):
+	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)

@@ -27,7 +27,7 @@ import (
 func replicasOwners(d *appsv1.Deployment) []string {
 	var owners []string
 	for _, mf := range d.ManagedFields {
-		if mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), `"f:replicas"`) {
+		if mf.FieldsV1 != nil && strings.Contains(mf.FieldsV1.GetRawString(), `"f:replicas"`) {
 			owners = append(owners, mf.Manager)
 		}
 	}

@@ -167,7 +167,7 @@ func splitContent(e metav1.ManagedFieldsEntry) (content, rest *metav1.FieldsV1, 
 		return nil, nil, false
 	}
 	var top map[string]json.RawMessage
-	if json.Unmarshal(e.FieldsV1.Raw, &top) != nil {
+	if json.Unmarshal(e.FieldsV1.GetRawBytes(), &top) != nil {
 		return nil, nil, false
 	}
 	contentKeys := map[string]json.RawMessage{}
@@ -182,7 +182,7 @@ func splitContent(e metav1.ManagedFieldsEntry) (content, rest *metav1.FieldsV1, 
 	}
 	raw := func(m map[string]json.RawMessage) *metav1.FieldsV1 {
 		b, _ := json.Marshal(m)
-		return &metav1.FieldsV1{Raw: b}
+		return metav1.NewFieldsV1(string(b))
 	}
 	if len(top) > 0 {
 		rest = raw(top)

@@ -30,7 +30,7 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 	}
 	obs.database.secret = secret
 
-	name := resources.DatabaseName(ms)
+	name := resources.DatabaseObjectName(ms)
 	err = syncChild(ctx, r, ms, obs, "database Service", name, &corev1.Service{}, true, resources.DatabaseService(ms), corev1ac.ExtractService)
 	if err := noteRefusal(obs, err); err != nil {
 		return err
@@ -53,7 +53,7 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 // claim template, which cannot change.
 func (r *MicroserviceReconciler) applyDatabaseStatefulSet(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	sts := &appsv1.StatefulSet{}
-	found, _, err := r.claimChild(ctx, ms, resources.DatabaseName(ms), sts, false)
+	found, _, err := r.claimChild(ctx, ms, resources.DatabaseObjectName(ms), sts, false)
 	if err != nil {
 		return fmt.Errorf("reading database StatefulSet: %w", err)
 	}

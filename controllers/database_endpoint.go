@@ -17,7 +17,7 @@ import (
 	"github.com/kubeship/kubeship/controllers/resources"
 )
 
-// AnnotationDatabaseEndpoint, on a credentials Secret and on the pod template of the
+// AnnotationDatabaseEndpoint is an annotation: on a credentials Secret and on the pod template of the
 // Deployment that reads it, is a hash of the host and port the Secret was last pointed
 // at. kubeship sets it when a DatabaseServer moves; its change on the pod template rolls
 // the pods, which read DATABASE_URL only when they start. Secrets that never moved carry

@@ -16,6 +16,7 @@ import (
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // forward listens on addr and relays every connection to target: the database server
@@ -85,7 +86,7 @@ func TestDatabaseServerMoveRewritesSecretAndRollsPods(t *testing.T) {
 	for _, k := range []string{"password", "database", "username"} {
 		g.Expect(after.Data[k]).To(Equal(before.Data[k]), k)
 	}
-	g.Expect(string(after.Data["uri"])).To(Equal(dbadmin.URI(dbadmin.EnginePostgres, string(before.Data["username"]), string(before.Data["password"]),
+	g.Expect(string(after.Data["uri"])).To(Equal(naming.URI(dbadmin.EnginePostgres, string(before.Data["username"]), string(before.Data["password"]),
 		"127.0.0.2", moved.Port, string(before.Data["database"]))))
 	expectRow(g, ctx, after) // through the new endpoint, with the old password
 

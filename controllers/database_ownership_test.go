@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
@@ -89,7 +90,7 @@ func deleteRefusedCollidingService(t *testing.T, srv *testdb.Server) {
 	app.Close()
 
 	loser := sharedMicroservice(base, "a-api", server, v1alpha1.DeletionDelete)
-	g.Expect(dbadmin.DatabaseName(string(server.Spec.Engine), loser.Namespace, loser.Name)).To(Equal(dbadmin.DatabaseName(string(server.Spec.Engine), winner.Namespace, winner.Name)))
+	g.Expect(naming.Database(string(server.Spec.Engine), loser.Namespace, loser.Name)).To(Equal(naming.Database(string(server.Spec.Engine), winner.Namespace, winner.Name)))
 	g.Expect(k8s.Create(ctx, loser)).To(Succeed())
 	loserKey := client.ObjectKeyFromObject(loser)
 	g.Eventually(func(g Gomega) {
@@ -108,7 +109,7 @@ func deleteRefusedCollidingService(t *testing.T, srv *testdb.Server) {
 	w := &v1alpha1.Microservice{}
 	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(winner), w)).To(Succeed())
 	g.Expect(w.Status.Database.Provisioned).To(Equal(&v1alpha1.ProvisionedDatabase{
-		Server: server.Name, ServerUID: string(server.UID), Database: dbadmin.DatabaseName(string(server.Spec.Engine), winner.Namespace, winner.Name), Role: string(secret.Data["username"]),
+		Server: server.Name, ServerUID: string(server.UID), Database: naming.Database(string(server.Spec.Engine), winner.Namespace, winner.Name), Role: string(secret.Data["username"]),
 	}))
 }
 
@@ -203,8 +204,8 @@ func TestSharedRefusesUnmarkedRole(t *testing.T) {
 	srv := sharedPostgres.Get(t)
 	server := newDatabaseServer(t, g, srv, &metav1.LabelSelector{})
 	ns := newNamespace(t)
-	db, role := dbadmin.Name(ns, "legacy"), dbadmin.RoleName(dbadmin.EnginePostgres, ns, "legacy")
-	admin, err := sql.Open("pgx", dbadmin.URI(dbadmin.EnginePostgres, srv.User, srv.Password, srv.Host, srv.Port, "postgres"))
+	db, role := naming.SQLIdentifier(ns, "legacy"), naming.Role(dbadmin.EnginePostgres, ns, "legacy")
+	admin, err := sql.Open("pgx", naming.URI(dbadmin.EnginePostgres, srv.User, srv.Password, srv.Host, srv.Port, "postgres"))
 	g.Expect(err).NotTo(HaveOccurred())
 	defer admin.Close()
 	_, err = admin.ExecContext(ctx, `CREATE ROLE "`+role+`" LOGIN PASSWORD 'their-password'`)
@@ -225,7 +226,7 @@ func TestSharedRefusesUnmarkedRole(t *testing.T) {
 	g.Expect(cur.Finalizers).To(BeEmpty())
 	g.Expect(cur.Status.Database.Provisioned).To(BeNil())
 	expectNoRetry(g, ctx, key)
-	theirs := &corev1.Secret{Data: map[string][]byte{"uri": []byte(dbadmin.URI(dbadmin.EnginePostgres, role, "their-password", srv.Host, srv.Port, db))}}
+	theirs := &corev1.Secret{Data: map[string][]byte{"uri": []byte(naming.URI(dbadmin.EnginePostgres, role, "their-password", srv.Host, srv.Port, db))}}
 	g.Expect(k8s.Delete(ctx, ms)).To(Succeed())
 	waitGone(g, ctx, key)
 	conn := openAsApp(g, theirs)

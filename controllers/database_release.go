@@ -32,7 +32,7 @@ func (r *MicroserviceReconciler) releaseDatabase(ctx context.Context, ms *v1alph
 		p := st.Provisioned
 		kept = append(kept, fmt.Sprintf("database %s and role %s on DatabaseServer %s", p.Database, p.Role, p.Server))
 	}
-	name := resources.DatabaseName(ms)
+	name := resources.DatabaseObjectName(ms)
 	children := []struct {
 		what   string
 		obj    client.Object

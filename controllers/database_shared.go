@@ -15,6 +15,7 @@ import (
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // DatabaseFinalizer holds a Microservice with a shared database and deletionPolicy
@@ -103,13 +104,13 @@ func recordedAs(ms *v1alpha1.Microservice, record v1alpha1.ProvisionedDatabase) 
 }
 
 func sharedCredentials(ms *v1alpha1.Microservice, server *v1alpha1.DatabaseServer, password string) resources.Credentials {
-	name := dbadmin.DatabaseName(string(server.Spec.Engine), ms.Namespace, ms.Name)
+	name := naming.Database(string(server.Spec.Engine), ms.Namespace, ms.Name)
 	return resources.Credentials{
 		Engine:   server.Spec.Engine,
 		Host:     server.Spec.Host,
 		Port:     server.Spec.Port,
 		Database: name,
-		Username: dbadmin.RoleName(string(server.Spec.Engine), ms.Namespace, ms.Name),
+		Username: naming.Role(string(server.Spec.Engine), ms.Namespace, ms.Name),
 		Password: password,
 	}
 }
@@ -148,7 +149,7 @@ func (r *MicroserviceReconciler) admittingServer(ctx context.Context, ms *v1alph
 	}
 	if holder != "" {
 		return block(v1alpha1.ReasonProvisioningFailed, "the database name %s on DatabaseServer %s already belongs to Microservice %s: rename one of them",
-			dbadmin.DatabaseName(string(server.Spec.Engine), ms.Namespace, ms.Name), ref, holder)
+			naming.Database(string(server.Spec.Engine), ms.Namespace, ms.Name), ref, holder)
 	}
 	return server, true, nil
 }

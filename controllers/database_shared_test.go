@@ -20,6 +20,7 @@ import (
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
@@ -150,7 +151,7 @@ func TestSharedPostgresLifecycle(t *testing.T) {
 	key := client.ObjectKeyFromObject(ms)
 
 	secret := waitDatabaseReady(g, ctx, key)
-	g.Expect(string(secret.Data["database"])).To(Equal(dbadmin.Name(ns, "payments")))
+	g.Expect(string(secret.Data["database"])).To(Equal(naming.SQLIdentifier(ns, "payments")))
 	g.Expect(string(secret.Data["host"])).To(Equal(server.Spec.Host))
 	app := openAsApp(g, secret)
 	defer app.Close()
@@ -159,7 +160,7 @@ func TestSharedPostgresLifecycle(t *testing.T) {
 	got := &v1alpha1.Microservice{}
 	g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
 	g.Expect(controllerutil.ContainsFinalizer(got, DatabaseFinalizer)).To(BeTrue())
-	g.Expect(got.Status.Database.Name).To(Equal(dbadmin.Name(ns, "payments")))
+	g.Expect(got.Status.Database.Name).To(Equal(naming.SQLIdentifier(ns, "payments")))
 
 	// Another service's role cannot reach this database.
 	other := sharedMicroservice(ns, "intruder", server, v1alpha1.DeletionDelete)
@@ -236,7 +237,7 @@ func TestSharedProvisioningConvergesAfterFailures(t *testing.T) {
 	ctx := context.Background()
 	server := newDatabaseServer(t, g, sharedPostgres.Get(t), &metav1.LabelSelector{})
 	ns := newNamespace(t)
-	db := dbadmin.Name(ns, "crashy")
+	db := naming.SQLIdentifier(ns, "crashy")
 	faults.Lock()
 	faults.before[db], faults.after[db] = 2, 1
 	faults.Unlock()
@@ -312,7 +313,7 @@ func TestSharedNameCollisionKeepsFirstOwner(t *testing.T) {
 	g.Expect(k8s.Create(ctx, first)).To(Succeed())
 	waitDatabaseReady(g, ctx, client.ObjectKeyFromObject(first))
 	second := sharedMicroservice(base, "a-api", server, v1alpha1.DeletionRetain)
-	g.Expect(dbadmin.Name(second.Namespace, second.Name)).To(Equal(dbadmin.Name(first.Namespace, first.Name)))
+	g.Expect(naming.SQLIdentifier(second.Namespace, second.Name)).To(Equal(naming.SQLIdentifier(first.Namespace, first.Name)))
 	g.Expect(k8s.Create(ctx, second)).To(Succeed())
 	g.Eventually(func(g Gomega) {
 		c := msCondition(g, ctx, client.ObjectKeyFromObject(second), v1alpha1.ConditionDatabaseReady)

@@ -47,10 +47,6 @@ func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServ
 	if err != nil {
 		return nil, err
 	}
-	sslMode := server.Spec.SSLMode
-	if sslMode == "" {
-		sslMode = v1alpha1.SSLRequire
-	}
 	release := func() {}
 	if c.slots != nil {
 		if release = c.slots.take(server.Name); release == nil {
@@ -65,7 +61,7 @@ func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServ
 		Port:           int(server.Spec.Port),
 		Username:       user,
 		Password:       password,
-		SSLMode:        string(sslMode),
+		SSLMode:        string(server.Spec.SSLMode), // "" is dbadmin's default, the API's: require
 		RootCAs:        roots,
 		ConnectTimeout: c.timeout,
 	})

@@ -104,8 +104,8 @@ func TestStalledDatabaseServerDoesNotStallTheFleet(t *testing.T) {
 	// go on trying it.
 	proxy.stall.Store(true)
 	slowNS := newNamespace(t)
-	var slow []*v1alpha1.Microservice
-	for i := range 8 {
+	slow := make([]*v1alpha1.Microservice, 0, 8)
+	for i := range cap(slow) {
 		ms := sharedMicroservice(slowNS, "slow-"+strconv.Itoa(i), server, v1alpha1.DeletionRetain)
 		g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 		slow = append(slow, ms)

@@ -64,8 +64,8 @@ func (c readyCollector) Collect(ch chan<- prometheus.Metric) {
 }
 
 // observeProvisioning records how long the database took when DatabaseReady turns True.
-func observeProvisioning(ms *v1alpha1.Microservice, old, new []metav1.Condition, now time.Time) {
-	n := meta.FindStatusCondition(new, v1alpha1.ConditionDatabaseReady)
+func observeProvisioning(ms *v1alpha1.Microservice, old, cur []metav1.Condition, now time.Time) {
+	n := meta.FindStatusCondition(cur, v1alpha1.ConditionDatabaseReady)
 	if n == nil || n.Status != metav1.ConditionTrue || ms.Spec.Database == nil {
 		return
 	}

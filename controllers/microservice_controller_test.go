@@ -310,7 +310,7 @@ func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {
 		g.Expect(d.Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
 		for _, mf := range d.ManagedFields {
 			if mf.Manager == FieldOwner {
-				g.Expect(string(mf.FieldsV1.Raw)).NotTo(ContainSubstring(`"f:replicas"`))
+				g.Expect(mf.FieldsV1.GetRawString()).NotTo(ContainSubstring(`"f:replicas"`))
 			}
 		}
 	}, timeout, interval).Should(Succeed())

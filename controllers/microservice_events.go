@@ -27,13 +27,13 @@ type event struct {
 	eventType, reason, note string
 }
 
-// transitionEvents returns the events for the condition changes from old to new, so
+// transitionEvents returns the events for the condition changes from old to cur, so
 // events mark transitions only and a steady state records nothing.
-func transitionEvents(old, new []metav1.Condition) []event {
+func transitionEvents(old, cur []metav1.Condition) []event {
 	var events []event
 	was := func(t string) *metav1.Condition { return meta.FindStatusCondition(old, t) }
 	changed := func(t string) (*metav1.Condition, bool) {
-		n := meta.FindStatusCondition(new, t)
+		n := meta.FindStatusCondition(cur, t)
 		o := was(t)
 		return n, n != nil && (o == nil || o.Status != n.Status || o.Reason != n.Reason)
 	}

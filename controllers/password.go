@@ -15,9 +15,9 @@ const passwordLength = 40
 // generatePassword returns a random password from a cryptographic source.
 func generatePassword() (string, error) {
 	b := make([]byte, passwordLength)
-	max := big.NewInt(int64(len(passwordAlphabet)))
+	limit := big.NewInt(int64(len(passwordAlphabet)))
 	for i := range b {
-		n, err := rand.Int(rand.Reader, max)
+		n, err := rand.Int(rand.Reader, limit)
 		if err != nil {
 			return "", fmt.Errorf("generating password: %w", err)
 		}

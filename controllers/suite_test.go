@@ -3,7 +3,6 @@ package controllers
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -25,6 +24,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/internal/testdb"
 )
 
 // The envtest suite runs the real kube-apiserver and etcd built by hack/controlplane.sh
@@ -40,15 +40,6 @@ var (
 	// testOptions configure the test manager's controllers; passes counts their passes.
 	testOptions = Options{OperatorNamespace: "kubeship-test-operator", onReconcile: passes.add}
 )
-
-func freeAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
 
 func TestMain(m *testing.M) {
 	utilruntime.Must(clientgoscheme.AddToScheme(testScheme))
@@ -69,7 +60,7 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	code := func() int {
-		metricsAddr, err = freeAddress()
+		metricsAddr, err = testdb.FreeAddress()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "finding a free port:", err)
 			return 1

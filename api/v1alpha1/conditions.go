@@ -95,10 +95,10 @@ const (
 	ReasonSecretNotAllowed = "SecretNotAllowed"
 )
 
-// AdoptAnnotation, set by an existing object's owner to a Microservice's name, consents
-// to that Microservice taking the object over as its child.
+// AdoptAnnotation is the annotation an existing object's owner sets to a Microservice's
+// name to consent to that Microservice taking the object over as its child.
 const AdoptAnnotation = "apps.kubeship.dev/adopt"
 
-// AdminSecretLabel, set to "true" on a Secret outside the operator's namespace, allows
-// DatabaseServers to name it as their admin or CA Secret.
+// AdminSecretLabel is the label that, set to "true" on a Secret outside the operator's
+// namespace, allows DatabaseServers to name it as their admin or CA Secret.
 const AdminSecretLabel = "apps.kubeship.dev/database-server-secret"

@@ -345,7 +345,7 @@ func fromLua(v lua.LValue, like any) any {
 	case *lua.LTable:
 		likeMap, likeIsMap := like.(map[string]any)
 		n, isArray := arrayLength(v)
-		if isArray && !(n == 0 && likeIsMap) {
+		if isArray && (n != 0 || !likeIsMap) {
 			likeArray, _ := like.([]any)
 			array := make([]any, n)
 			for i := range array {

@@ -3,13 +3,12 @@ package resources
 import (
 	"fmt"
 	"strconv"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
-	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // Credentials are the contents of a service's credentials Secret.
@@ -25,7 +24,7 @@ type Credentials struct {
 // URI is the connection URI apps read from DATABASE_URL, e.g.
 // postgresql://user:password@host:5432/database.
 func (c Credentials) URI() string {
-	return dbadmin.URI(string(c.Engine), c.Username, c.Password, c.Host, int(c.Port), c.Database)
+	return naming.URI(string(c.Engine), c.Username, c.Password, c.Host, int(c.Port), c.Database)
 }
 
 // EnginePort is the engine's usual port.
@@ -36,40 +35,18 @@ func EnginePort(engine v1alpha1.DatabaseEngine) int32 {
 	return 5432
 }
 
-// mysqlMaxUser is MySQL's limit on user name length.
-const mysqlMaxUser = 32
-
 // DedicatedCredentials are the credentials of ms's dedicated database server, with the
 // given (already generated) password. Database and user are named after ms.
 func DedicatedCredentials(ms *v1alpha1.Microservice, password string) Credentials {
-	db := sqlName(ms.Name)
-	user := db
-	if ms.Spec.Database.Engine == v1alpha1.EngineMySQL && len(user) > mysqlMaxUser {
-		user = user[:mysqlMaxUser]
-	}
+	engine := ms.Spec.Database.Engine
 	return Credentials{
-		Engine:   ms.Spec.Database.Engine,
-		Host:     fmt.Sprintf("%s.%s.svc.cluster.local", DatabaseName(ms), ms.Namespace),
-		Port:     EnginePort(ms.Spec.Database.Engine),
-		Database: db,
-		Username: user,
+		Engine:   engine,
+		Host:     fmt.Sprintf("%s.%s.svc.cluster.local", DatabaseObjectName(ms), ms.Namespace),
+		Port:     EnginePort(engine),
+		Database: naming.DedicatedDatabase(ms.Name),
+		Username: naming.DedicatedUser(string(engine), ms.Name),
 		Password: password,
 	}
-}
-
-// sqlName lowercases s and replaces every character outside [a-z0-9_] with '_', so it
-// is a plain identifier on both engines. Microservice names are DNS names of at most
-// 50 characters, so no cut is needed.
-func sqlName(s string) string {
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '_':
-			return r
-		case r >= 'A' && r <= 'Z':
-			return r + ('a' - 'A')
-		}
-		return '_'
-	}, s)
 }
 
 // CredentialsSecret returns ms's credentials Secret. It is created once; kubeship

@@ -129,7 +129,7 @@ func DatabaseStatefulSet(ms *v1alpha1.Microservice, claimSize resource.Quantity)
 	labels := databaseLabels(ms)
 	spec := appsv1ac.StatefulSetSpec().
 		WithReplicas(1).
-		WithServiceName(DatabaseName(ms)).
+		WithServiceName(DatabaseObjectName(ms)).
 		WithSelector(metav1LabelSelector(DatabaseSelectorLabels(ms))).
 		WithTemplate(corev1ac.PodTemplateSpec().WithLabels(labels).WithSpec(pod)).
 		WithVolumeClaimTemplates(corev1ac.PersistentVolumeClaim(DataVolume, "").
@@ -141,8 +141,8 @@ func DatabaseStatefulSet(ms *v1alpha1.Microservice, claimSize resource.Quantity)
 		WithPersistentVolumeClaimRetentionPolicy(appsv1ac.StatefulSetPersistentVolumeClaimRetentionPolicy().
 			WithWhenDeleted(retention).
 			WithWhenScaled(appsv1.RetainPersistentVolumeClaimRetentionPolicyType))
-	s := appsv1ac.StatefulSet(DatabaseName(ms), ms.Namespace).WithSpec(spec)
-	s.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseName(ms))
+	s := appsv1ac.StatefulSet(DatabaseObjectName(ms), ms.Namespace).WithSpec(spec)
+	s.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return s
 }
 
@@ -150,24 +150,24 @@ func DatabaseStatefulSet(ms *v1alpha1.Microservice, claimSize resource.Quantity)
 func DatabaseService(ms *v1alpha1.Microservice) *corev1ac.ServiceApplyConfiguration {
 	e := engines[ms.Spec.Database.Engine]
 	port := EnginePort(ms.Spec.Database.Engine)
-	s := corev1ac.Service(DatabaseName(ms), ms.Namespace).WithSpec(corev1ac.ServiceSpec().
+	s := corev1ac.Service(DatabaseObjectName(ms), ms.Namespace).WithSpec(corev1ac.ServiceSpec().
 		WithClusterIP(corev1.ClusterIPNone).
 		WithSelector(map[string]string{LabelDatabase: ms.Name}).
 		WithPorts(corev1ac.ServicePort().WithName(e.portName).WithPort(port).
 			WithProtocol(corev1.ProtocolTCP).WithTargetPort(intstr.FromString(e.portName))))
-	s.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseName(ms))
+	s.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return s
 }
 
 // DatabaseNetworkPolicy admits only ms's own pods, and only on the database port.
 func DatabaseNetworkPolicy(ms *v1alpha1.Microservice) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	port := intstr.FromInt32(EnginePort(ms.Spec.Database.Engine))
-	n := networkingv1ac.NetworkPolicy(DatabaseName(ms), ms.Namespace).WithSpec(networkingv1ac.NetworkPolicySpec().
+	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1LabelSelector(map[string]string{LabelDatabase: ms.Name})).
 		WithPolicyTypes("Ingress").
 		WithIngress(networkingv1ac.NetworkPolicyIngressRule().
 			WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(labelSelector(ms))).
 			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port))))
-	n.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseName(ms))
+	n.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return n
 }

@@ -13,7 +13,7 @@ const (
 	ContainerName = "app"
 	// EnvDatabaseURL carries the database connection URI into the application container.
 	EnvDatabaseURL = "DATABASE_URL"
-	// AnnotationRestartedAt, set on a Microservice, is copied to its pod template so that
+	// AnnotationRestartedAt is the annotation that, set on a Microservice, is copied to its pod template so that
 	// changing it rolls the pods (what `kubectl rollout restart` does to a Deployment).
 	AnnotationRestartedAt = "apps.kubeship.dev/restartedAt"
 )

@@ -1,6 +1,9 @@
 package resources
 
-import "github.com/kubeship/kubeship/api/v1alpha1"
+import (
+	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/internal/naming"
+)
 
 // Keys of the credentials Secret.
 const (
@@ -13,8 +16,12 @@ const (
 )
 
 // DatabaseSecretName is the name of ms's credentials Secret.
-func DatabaseSecretName(ms *v1alpha1.Microservice) string { return ms.Name + "-db" }
+func DatabaseSecretName(ms *v1alpha1.Microservice) string {
+	return naming.DatabaseObjectName(ms.Name)
+}
 
-// DatabaseName is the name of ms's dedicated database objects: StatefulSet, headless
-// Service and NetworkPolicy.
-func DatabaseName(ms *v1alpha1.Microservice) string { return ms.Name + "-db" }
+// DatabaseObjectName is the Kubernetes object name of ms's dedicated database objects:
+// StatefulSet, headless Service and NetworkPolicy.
+func DatabaseObjectName(ms *v1alpha1.Microservice) string {
+	return naming.DatabaseObjectName(ms.Name)
+}

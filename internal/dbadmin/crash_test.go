@@ -55,12 +55,12 @@ func TestEnsureDatabaseCrashSafety(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, intruderDB, intruder, "intruder-pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), intruderDB, intruder, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), intruderDB, intruder, testOwner)) })
 
 		for i, stop := range steps {
 			t.Run("stop before "+stop, func(t *testing.T) {
 				db, role := e.names(fmt.Sprintf("crash%d_", i))
-				t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+				t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 				err := crashAt(a, stop, func() error { return a.EnsureDatabase(ctx, db, role, "first-password", testOwner) })
 				if !errors.Is(err, errCrash) {
 					t.Fatalf("interrupted EnsureDatabase: %v", err)

@@ -14,20 +14,22 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // Engines.
 const (
-	EnginePostgres = "postgres"
-	EngineMySQL    = "mysql"
+	EnginePostgres = naming.EnginePostgres
+	EngineMySQL    = naming.EngineMySQL
 )
 
 // SSL modes, as DatabaseServer.spec.sslMode spells them.
 //
-//	mode         postgres (pgx sslmode)   mysql (go-sql-driver tls)
-//	disable      disable                  false: no TLS
-//	require      require                  skip-verify: TLS required, certificate not checked
-//	verify-full  verify-full              true: TLS, chain checked against RootCAs, name against Host
+//	mode         postgres (pgx)           mysql (go-sql-driver tls)
+//	disable      sslmode=disable          false: no TLS
+//	require      sslmode=require          skip-verify: TLS required, certificate not checked
+//	verify-full  sslmode=verify-full      true: TLS, chain checked against RootCAs, name against Host
 //
 // require encrypts but, like libpq's sslmode=require, does not authenticate the server.
 const (

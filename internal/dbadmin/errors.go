@@ -15,14 +15,16 @@ import (
 
 	"github.com/go-sql-driver/mysql"
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 var (
-	// ErrConflict: the role or database exists but is not one this package may manage (it is
+	// ErrConflict means the role or database exists but is not one this package may manage (it is
 	// the admin, holds server-wide rights, or the database belongs to another role). Only a
 	// person can sort that out; retrying will not help.
 	ErrConflict = errors.New("exists and is not a role or database kubeship may manage")
-	// ErrInvalid: a name, password or Config the server cannot take (empty, too long, NUL
+	// ErrInvalid means a name, password or Config the server cannot take (empty, too long, NUL
 	// bytes, invalid UTF-8). Retrying will not help.
 	ErrInvalid = errors.New("invalid input")
 )
@@ -171,7 +173,7 @@ func redact(msg string, secrets ...string) string {
 		forms = append(forms, s,
 			strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", "''"),
 			strings.ReplaceAll(strings.ReplaceAll(s, `\`, `\\`), "'", `\'`),
-			url.QueryEscape(s), url.PathEscape(s), escapeURIPart(s))
+			url.QueryEscape(s), url.PathEscape(s), naming.EscapeURIPart(s))
 	}
 	// Longest first, so a secret that contains another is replaced whole.
 	sort.Slice(forms, func(i, j int) bool { return len(forms[i]) > len(forms[j]) })

@@ -7,9 +7,11 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
-// Names made by Name and RoleName from hostile namespaces and service names work end to end.
+// Names made by naming.Database and naming.Role from hostile namespaces and service names work end to end.
 func TestHostileNamesThroughName(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, e *env) {
 		ctx := testCtx(t)
@@ -24,7 +26,7 @@ func TestHostileNamesThroughName(t *testing.T) {
 			{"a-b-c-d-e-f-g-h", strings.Repeat("x-", 30)}, // MySQL: too many `_` to escape in 64
 		} {
 			ns := fmt.Sprintf("n%d-%s", nameSeq.Add(1), tc.namespace)
-			db, role := DatabaseName(e.engine, ns, tc.name), RoleName(e.engine, ns, tc.name)
+			db, role := naming.Database(e.engine, ns, tc.name), naming.Role(e.engine, ns, tc.name)
 			if err := a.EnsureDatabase(ctx, db, role, "pw'\\", testOwner); err != nil {
 				t.Errorf("(%q, %q) -> %q/%q: EnsureDatabase: %v", ns, tc.name, db, role, err)
 				continue
@@ -49,15 +51,15 @@ func TestHostileRawNames(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, sentinelDB, sentinelRole, "sentinel-pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), sentinelDB, sentinelRole, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), sentinelDB, sentinelRole, testOwner)) })
 		if err := e.writeAndRead(ctx, t, sentinelDB, sentinelRole, "sentinel-pw"); err != nil {
 			t.Fatal(err)
 		}
 
 		p := fmt.Sprintf("hx%d", nameSeq.Add(1)) // every name below starts with p
-		maxDB, maxRole := MaxNameLength, MaxNameLength
+		maxDB, maxRole := naming.MaxIdentifierLength, naming.MaxIdentifierLength
 		if e.engine == EngineMySQL {
-			maxDB, maxRole = maxMySQLDBChars, MaxMySQLUserLength
+			maxDB, maxRole = naming.MaxMySQLDatabaseLength, naming.MaxMySQLUserLength
 		}
 		pad := func(s string, n int) string { return s + strings.Repeat("z", n-utf8.RuneCountInString(s)) }
 		const ok, invalid = "ok", "invalid"
@@ -170,7 +172,7 @@ func TestHostilePasswords(t *testing.T) {
 		ctx := testCtx(t)
 		a := e.admin(t)
 		db, role := e.names("pwd")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		passwords := append([]string{`@:/?#[]%+ &=`}, hostileStrings...)
 		previous := ""
 		for _, pw := range passwords {

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/kubeship/kubeship/internal/naming"
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
@@ -113,7 +114,7 @@ func (e *env) names(prefix string) (db, role string) {
 
 // uri is what the credentials Secret would hold for db and role.
 func (e *env) uri(db, role, password string) string {
-	return URI(e.engine, role, password, e.srv.Host, e.srv.Port, db)
+	return naming.URI(e.engine, role, password, e.srv.Host, e.srv.Port, db)
 }
 
 // openURI connects the way an application would with DATABASE_URL: PostgreSQL takes the URI

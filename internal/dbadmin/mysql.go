@@ -11,10 +11,9 @@ import (
 	"strings"
 
 	"github.com/go-sql-driver/mysql"
-)
 
-// maxMySQLDBChars is MySQL's and MariaDB's database name limit, in characters.
-const maxMySQLDBChars = 64
+	"github.com/kubeship/kubeship/internal/naming"
+)
 
 type myAdmin struct {
 	session
@@ -57,7 +56,7 @@ func connectMySQL(ctx context.Context, cfg Config) (Admin, error) {
 // for a user), no characters outside the Basic Multilingual Plane, no trailing space in a
 // database name, and the database name must still fit in 64 once GRANT's wildcards are escaped.
 func checkMySQLNames(db, user string) error {
-	if err := errors.Join(checkName("database name", db, 0, maxMySQLDBChars), checkName("user name", user, 0, MaxMySQLUserLength)); err != nil {
+	if err := errors.Join(checkName("database name", db, 0, naming.MaxMySQLDatabaseLength), checkName("user name", user, 0, naming.MaxMySQLUserLength)); err != nil {
 		return err
 	}
 	for _, n := range [][2]string{{"database name", db}, {"user name", user}} {
@@ -72,9 +71,9 @@ func checkMySQLNames(db, user string) error {
 		return invalidf("database name %q is kubeship's own", db)
 	case strings.HasSuffix(db, " "):
 		return invalidf("database name %q ends with a space", db)
-	case myGrantLen(db) > maxMySQLDBChars:
+	case naming.MySQLGrantLength(db) > naming.MaxMySQLDatabaseLength:
 		return invalidf("database name %q takes %d characters in GRANT once `_`, `%%` and `\\` are escaped; MySQL allows %d",
-			db, myGrantLen(db), maxMySQLDBChars)
+			db, naming.MySQLGrantLength(db), naming.MaxMySQLDatabaseLength)
 	}
 	return nil
 }
@@ -210,7 +209,7 @@ func (a *myAdmin) endSessions(ctx context.Context, conn *sql.Conn, user string) 
 	for _, id := range ids {
 		_, err := conn.ExecContext(ctx, "KILL CONNECTION ?", id)
 		var myErr *mysql.MySQLError
-		if err != nil && !(errors.As(err, &myErr) && myErr.Number == 1094) { // 1094: gone meanwhile
+		if err != nil && (!errors.As(err, &myErr) || myErr.Number != 1094) { // 1094: gone meanwhile
 			return a.fail(ctx, op, err)
 		}
 	}

@@ -77,9 +77,9 @@ func (a *myAdmin) verifyOwner(ctx context.Context, conn *sql.Conn, kind, name, o
 	case got == owner:
 		return nil
 	case got != "":
-		return ownerConflict(kind, name, marker(got), owner, "")
+		return ownerConflict(kind, name, marker(got), "")
 	case exists:
-		return ownerConflict(kind, name, "", owner, myMarkStatement(kind, name, owner))
+		return ownerConflict(kind, name, "", myMarkStatement(kind, name, owner))
 	}
 	return nil
 }

@@ -40,7 +40,7 @@ func checkOwner(owner string) error {
 // ownerConflict explains a marker that is not owner's. For one without any marker it
 // says how a person who has checked that the account is this Microservice's (made by a
 // kubeship from before markers) can mark it: mark is that statement.
-func ownerConflict(what, name, found, owner, mark string) error {
+func ownerConflict(what, name, found, mark string) error {
 	if found == "" {
 		return conflictf("%s %q exists without kubeship's ownership marker, so kubeship leaves it alone; "+
 			"if an older kubeship made it for this Microservice, mark it with: %s", what, name, mark)

@@ -95,7 +95,8 @@ func TestRefusesUnmarkedRoleAndDatabase(t *testing.T) {
 				drop = []string{"DROP DATABASE " + myIdent(db), "DROP USER '" + role + "'@'%'"}
 			}
 			for _, q := range drop {
-				rawDB(a).ExecContext(context.Background(), q)
+				_, err := rawDB(a).ExecContext(context.Background(), q)
+				logCleanup(t, err)
 			}
 		})
 		if err := e.writeAndRead(ctx, t, db, role, "their-password"); err != nil {
@@ -127,7 +128,7 @@ func TestWrongOwnerRefused(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, db, role, "owner-password", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		if err := e.writeAndRead(ctx, t, db, role, "owner-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -154,8 +155,9 @@ func TestRefusesDatabaseMarkedByAnother(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		rawDB(a).ExecContext(context.Background(), "COMMENT ON DATABASE "+pgIdent(db)+" IS '"+marker(testOwner)+"'")
-		a.DropDatabase(context.Background(), db, role, testOwner)
+		_, err := rawDB(a).ExecContext(context.Background(), "COMMENT ON DATABASE "+pgIdent(db)+" IS '"+marker(testOwner)+"'")
+		logCleanup(t, err)
+		logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner))
 	})
 	if _, err := rawDB(a).ExecContext(ctx, "COMMENT ON DATABASE "+pgIdent(db)+" IS '"+marker(otherOwner)+"'"); err != nil {
 		t.Fatal(err)
@@ -179,7 +181,7 @@ func TestUnmarkedUntilMarkedByHand(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		// What the previous version left: the same objects, no markers.
 		unmark := []string{"COMMENT ON ROLE " + pgIdent(role) + " IS NULL", "COMMENT ON DATABASE " + pgIdent(db) + " IS NULL"}
 		mark := []string{pgMarkStatement("role", role, testOwner)}

@@ -48,7 +48,7 @@ func TestPingLogsInAgain(t *testing.T) {
 		if err := a.EnsureDatabase(ctx, db, role, "first-password", testOwner); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		cfg := e.config()
 		cfg.Username, cfg.Password = role, "first-password"
 		asRole, err := Connect(ctx, cfg)

@@ -12,6 +12,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 type pgAdmin struct {
@@ -70,7 +72,7 @@ func connectPostgres(ctx context.Context, cfg Config) (Admin, error) {
 }
 
 func checkPGNames(db, role string) error {
-	return errors.Join(checkName("database name", db, MaxNameLength, 0), checkName("role name", role, MaxNameLength, 0))
+	return errors.Join(checkName("database name", db, naming.MaxIdentifierLength, 0), checkName("role name", role, naming.MaxIdentifierLength, 0))
 }
 
 func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner string) error {
@@ -235,11 +237,11 @@ type pgState struct {
 func (st pgState) claimable(db, role, owner string) error {
 	switch {
 	case st.roleExists && st.roleMark != marker(owner):
-		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, st.roleMark, pgMarkStatement("role", role, owner))
 	case !st.roleExists && st.dbExists:
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	case st.dbExists && st.dbMark != "" && st.dbMark != marker(owner):
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }
@@ -250,11 +252,11 @@ func (st pgState) claimable(db, role, owner string) error {
 func (st pgState) droppable(db, role, owner string) error {
 	switch {
 	case st.roleExists && st.roleMark != marker(owner):
-		return ownerConflict("role", role, st.roleMark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, st.roleMark, pgMarkStatement("role", role, owner))
 	case st.dbExists && st.dbMark == marker(owner):
 		return nil
 	case st.dbExists && (st.dbMark != "" || !st.roleExists):
-		return ownerConflict("database", db, st.dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, st.dbMark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }
@@ -271,7 +273,7 @@ func (a *pgAdmin) verifyRole(ctx context.Context, conn *sql.Conn, role, owner st
 		return a.fail(ctx, fmt.Sprintf("reading the owner of role %q", role), err)
 	}
 	if mark != marker(owner) {
-		return ownerConflict("role", role, mark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, mark, pgMarkStatement("role", role, owner))
 	}
 	return nil
 }
@@ -290,7 +292,7 @@ func (a *pgAdmin) verifyDatabase(ctx context.Context, conn *sql.Conn, db, role, 
 	case dbOwner != role:
 		return conflictf("database %q belongs to role %q, not %q", db, dbOwner, role)
 	case mark != "" && mark != marker(owner):
-		return ownerConflict("database", db, mark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, mark, pgMarkStatement("database", db, owner))
 	}
 	return nil
 }

@@ -22,7 +22,7 @@ const scramIterations = 4096
 // normalisation of non-ASCII text is not reproduced here, and a verifier made without it would
 // not match what clients such as libpq compute.
 func pgPassword(password string) (literal string, secrets []string, err error) {
-	secrets = []string{password}
+	secrets = append(make([]string, 0, 2), password)
 	if !printableASCII(password) {
 		literal, err = quoteLiteral(password)
 		return literal, secrets, err

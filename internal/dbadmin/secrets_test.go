@@ -57,7 +57,7 @@ func TestErrorsNeverContainPasswords(t *testing.T) {
 
 		a := e.admin(t)
 		db, role := e.names("secret")
-		t.Cleanup(func() { a.DropDatabase(context.Background(), db, role, testOwner) })
+		t.Cleanup(func() { logCleanup(t, a.DropDatabase(context.Background(), db, role, testOwner)) })
 		errs = append(errs,
 			a.EnsureDatabase(ctx, db+"\x00", role, rolePW, testOwner),               // invalid name
 			a.EnsureDatabase(ctx, db, e.srv.User, rolePW, testOwner),                // conflict

@@ -79,10 +79,30 @@ func (s *Server) startOnFreePort(name string, launch func() (*process, error), r
 // freePort asks the kernel for a free loopback port. Another process may take it before the
 // server binds it; startOnFreePort then tries again with another.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := listenLoopback()
 	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
+		return 0, err
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// FreeAddress returns a loopback address ("127.0.0.1:port") that no listener holds now, for
+// a process a test starts (the manager's metrics and probe endpoints). Another process may
+// take it first; tests that cannot retry accept that small race.
+func FreeAddress() (string, error) {
+	l, err := listenLoopback()
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+func listenLoopback() (net.Listener, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("finding a free port: %w", err)
+	}
+	return l, nil
 }

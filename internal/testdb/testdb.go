@@ -21,12 +21,14 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/kubeship/kubeship/internal/naming"
 )
 
 // Engines, as dbadmin.Config spells them.
 const (
-	EnginePostgres = "postgres"
-	EngineMySQL    = "mysql"
+	EnginePostgres = naming.EnginePostgres
+	EngineMySQL    = naming.EngineMySQL
 )
 
 // readyTimeout bounds how long a server may take to accept its admin login. Generous, because

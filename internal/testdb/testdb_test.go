@@ -132,8 +132,7 @@ func TestMissingBinariesNamePackage(t *testing.T) {
 	} {
 		s, err := tc.start()
 		if err == nil {
-			s.Stop()
-			t.Fatal("started a server without binaries")
+			t.Fatalf("started a server without binaries (stopping it: %v)", s.Stop())
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("error %q does not say %q", err, tc.want)
@@ -183,7 +182,11 @@ func TestConcurrentStarts(t *testing.T) {
 			t.Errorf("server %d: %v", i, errs[i])
 			continue
 		}
-		t.Cleanup(func() { s.Stop() })
+		t.Cleanup(func() {
+			if err := s.Stop(); err != nil {
+				t.Logf("stopping %s: %v", s.Addr(), err)
+			}
+		})
 		if seen[s.Port] {
 			t.Errorf("port %d used twice", s.Port)
 		}

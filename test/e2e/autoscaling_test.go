@@ -119,8 +119,8 @@ func TestLoadSpike(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, mf := range d.ManagedFields {
-		if mf.Manager == "kubeship" && mf.FieldsV1 != nil && strings.Contains(string(mf.FieldsV1.Raw), `"f:replicas"`) {
-			t.Fatalf("kubeship owns spec.replicas while scaling is set: %s", mf.FieldsV1.Raw)
+		if mf.Manager == "kubeship" && mf.FieldsV1 != nil && strings.Contains(mf.FieldsV1.GetRawString(), `"f:replicas"`) {
+			t.Fatalf("kubeship owns spec.replicas while scaling is set: %s", mf.FieldsV1.GetRawString())
 		}
 	}
 

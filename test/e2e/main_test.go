@@ -7,7 +7,6 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,16 +33,17 @@ func run(m *testing.M) int {
 	// E2E_KUBECONFIG runs against an existing cluster; otherwise the local one is started
 	// here and stopped at the end, so the suite leaves no process behind.
 	if kubeconfig = os.Getenv("E2E_KUBECONFIG"); kubeconfig == "" {
-		out, err := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "up").Output()
-		if err != nil {
+		if err := clusterScript("up").Run(); err != nil {
 			return fail("starting the local cluster: %v", err)
 		}
-		kubeconfig = strings.TrimSpace(lastLine(string(out)))
 		defer func() {
-			if err := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), "down").Run(); err != nil {
+			if err := clusterScript("down").Run(); err != nil {
 				fmt.Fprintln(os.Stderr, "stopping the local cluster:", err)
 			}
 		}()
+		if kubeconfig, err = localKubeconfig(); err != nil {
+			return fail("locating the local cluster's kubeconfig: %v", err)
+		}
 	}
 	if _, err := kubectl("apply", "--server-side", "--force-conflicts", "-f", filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
 		return fail("installing CRDs: %v", err)
@@ -63,7 +63,11 @@ func run(m *testing.M) int {
 	if err := manager.start(); err != nil {
 		return fail("starting the manager: %v", err)
 	}
-	defer manager.stop()
+	defer func() {
+		if err := manager.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stopping the manager:", err)
+		}
+	}()
 	return m.Run()
 }
 
@@ -72,9 +76,27 @@ func fail(format string, args ...any) int {
 	return 1
 }
 
-func lastLine(s string) string {
-	lines := strings.Split(strings.TrimSpace(s), "\n")
-	return lines[len(lines)-1]
+// clusterScript runs hack/cluster.sh with the caller's environment, so
+// KUBESHIP_CLUSTER_DIR chooses the cluster; its progress goes to stderr.
+func clusterScript(args ...string) *exec.Cmd {
+	cmd := exec.Command(filepath.Join(repoRoot, "hack", "cluster.sh"), args...)
+	cmd.Stderr = os.Stderr
+	return cmd
+}
+
+// localKubeconfig returns the stable path of the local cluster's kubeconfig, as
+// `hack/cluster.sh kubeconfig` names it (under KUBESHIP_CLUSTER_DIR), and checks
+// that the file exists.
+func localKubeconfig() (string, error) {
+	out, err := clusterScript("kubeconfig").Output()
+	if err != nil {
+		return "", err
+	}
+	path := strings.TrimSpace(string(out))
+	if _, err := os.Stat(path); err != nil {
+		return "", err
+	}
+	return path, nil
 }
 
 // kubectl runs the kubectl binary against the test cluster and returns its stdout.
@@ -99,13 +121,4 @@ func filterWarnings(s string) string {
 		}
 	}
 	return strings.Join(keep, "\n")
-}
-
-func freeAddress() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/kubeship/kubeship/internal/testdb"
 )
 
 // managerProcess is the kubeship manager binary, run as its own process.
@@ -36,10 +38,10 @@ func buildManager(dir string) (*managerProcess, error) {
 // start runs the manager and waits until it reports ready.
 func (m *managerProcess) start() error {
 	var err error
-	if m.metrics, err = freeAddress(); err != nil {
+	if m.metrics, err = testdb.FreeAddress(); err != nil {
 		return err
 	}
-	if m.probes, err = freeAddress(); err != nil {
+	if m.probes, err = testdb.FreeAddress(); err != nil {
 		return err
 	}
 	logFile, err := os.OpenFile(m.logPath, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -85,9 +87,9 @@ func (m *managerProcess) stop() error {
 		return err
 	case <-time.After(30 * time.Second):
 		_ = m.cmd.Process.Kill()
-		<-m.exited
+		killed := <-m.exited
 		m.cmd = nil
-		return fmt.Errorf("manager ignored SIGTERM for 30s")
+		return fmt.Errorf("manager ignored SIGTERM for 30s; killed: %v", killed)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/naming"
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
@@ -24,7 +25,7 @@ func openAsAdmin(g Gomega, srv *testdb.Server) *sql.DB {
 	if srv.Engine == dbadmin.EngineMySQL {
 		db, err = sql.Open("mysql", fmt.Sprintf("%s:%s@tcp(%s:%d)/?tls=skip-verify", srv.User, srv.Password, srv.Host, srv.Port))
 	} else {
-		db, err = sql.Open("pgx", dbadmin.URI(dbadmin.EnginePostgres, srv.User, srv.Password, srv.Host, srv.Port, "postgres"))
+		db, err = sql.Open("pgx", naming.URI(naming.EnginePostgres, srv.User, srv.Password, srv.Host, srv.Port, "postgres"))
 	}
 	g.Expect(err).NotTo(HaveOccurred())
 	return db

@@ -22,13 +22,13 @@ func TestHorizontalPodAutoscaler(t *testing.T) {
 		StabilizationWindowSeconds: &window,
 		Policies:                   []autoscalingv2.HPAScalingPolicy{{Type: autoscalingv2.PodsScalingPolicy, Value: 2, PeriodSeconds: 30}},
 	}}
-	autoscaler := func(min, max int32, behavior *autoscalingv2.HorizontalPodAutoscalerBehavior, metrics ...autoscalingv2.MetricSpec) *autoscalingv2.HorizontalPodAutoscaler {
+	autoscaler := func(minReplicas, maxReplicas int32, behavior *autoscalingv2.HorizontalPodAutoscalerBehavior, metrics ...autoscalingv2.MetricSpec) *autoscalingv2.HorizontalPodAutoscaler {
 		return &autoscalingv2.HorizontalPodAutoscaler{
 			TypeMeta:   metav1.TypeMeta{APIVersion: "autoscaling/v2", Kind: "HorizontalPodAutoscaler"},
 			ObjectMeta: childMeta("payments"),
 			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "payments"},
-				MinReplicas:    ptr.To(min), MaxReplicas: max, Metrics: metrics, Behavior: behavior,
+				MinReplicas:    ptr.To(minReplicas), MaxReplicas: maxReplicas, Metrics: metrics, Behavior: behavior,
 			},
 		}
 	}

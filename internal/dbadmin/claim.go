@@ -117,11 +117,11 @@ func (a *pgAdmin) claimUnmarked(ctx context.Context, conn *sql.Conn, db, role, o
 	case !roleFound || !dbFound:
 		return conflictf("role %q or database %q vanished while it was being claimed", role, db)
 	case roleMark != "" && roleMark != mine:
-		return ownerConflict("role", role, roleMark, owner, pgMarkStatement("role", role, owner))
+		return ownerConflict("role", role, roleMark, pgMarkStatement("role", role, owner))
 	case dbOwner != role:
 		return conflictf("database %q belongs to role %q, not %q", db, dbOwner, role)
 	case dbMark != "" && dbMark != mine:
-		return ownerConflict("database", db, dbMark, owner, pgMarkStatement("database", db, owner))
+		return ownerConflict("database", db, dbMark, pgMarkStatement("database", db, owner))
 	}
 	statements := []string{pgMarkStatement("role", role, owner), pgMarkStatement("database", db, owner)}
 	if !a.super {

@@ -38,7 +38,8 @@ func (e *env) makeLegacy(ctx context.Context, t *testing.T, a Admin, db, role st
 				"DELETE FROM " + ownersTable + " WHERE name IN ('" + role + "', '" + db + "')"}
 		}
 		for _, q := range drop {
-			rawDB(a).ExecContext(context.Background(), q)
+			_, err := rawDB(a).ExecContext(context.Background(), q)
+			logCleanup(t, err)
 		}
 	})
 	conn := e.openURI(t, e.uri(db, role, legacyPassword))

@@ -99,7 +99,7 @@ func (a *pgAdmin) EnsureDatabase(ctx context.Context, db, role, password, owner 
 	exec := a.execOn(conn, secrets...)
 	r, d := pgIdent(role), pgIdent(db)
 	mark := "'" + marker(owner) + "'" // checkOwner lets no quote or backslash through
-	var claim []step
+	claim := make([]step, 0, 2)
 	if legacy {
 		claim = []step{
 			{"prove-password", func(ctx context.Context) error { return a.provePassword(ctx, db, role, password, owner) }},

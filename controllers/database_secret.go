@@ -27,11 +27,7 @@ func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1al
 		return nil, false, fmt.Errorf("reading credentials Secret: %w", err)
 	}
 	if !found {
-		password, err := generatePassword()
-		if err != nil {
-			return nil, false, err
-		}
-		secret = resources.CredentialsSecret(ms, credentials(password))
+		secret = resources.CredentialsSecret(ms, credentials(generatePassword()))
 		if err := r.setSecretOwner(ms, secret); err != nil {
 			return nil, false, err
 		}

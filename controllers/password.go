@@ -1,27 +1,10 @@
 package controllers
 
-import (
-	"crypto/rand"
-	"fmt"
-	"math/big"
-)
+import "crypto/rand"
 
-// passwordAlphabet has no characters that need escaping in a URI, a shell or SQL.
-const passwordAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-
-// passwordLength gives about 238 bits of entropy.
-const passwordLength = 40
-
-// generatePassword returns a random password from a cryptographic source.
-func generatePassword() (string, error) {
-	b := make([]byte, passwordLength)
-	limit := big.NewInt(int64(len(passwordAlphabet)))
-	for i := range b {
-		n, err := rand.Int(rand.Reader, limit)
-		if err != nil {
-			return "", fmt.Errorf("generating password: %w", err)
-		}
-		b[i] = passwordAlphabet[n.Int64()]
-	}
-	return string(b), nil
+// generatePassword returns a new random password: two crypto/rand.Text strings, 52
+// characters of base32 (A-Z, 2-7) with 260 bits of entropy, none of which needs escaping
+// in a URI, a shell or SQL.
+func generatePassword() string {
+	return rand.Text() + rand.Text()
 }

@@ -25,37 +25,38 @@ const (
 // engineSpec is what differs between the engines' official images.
 type engineSpec struct {
 	image, mountPath, portName string
-	env                        func(secret string) []corev1.EnvVar
-	readiness                  string // a shell command
+	// userEnv, passwordEnv and databaseEnv are the variables the image makes its user
+	// and database from; they are read from the credentials Secret.
+	userEnv, passwordEnv, databaseEnv string
+	extraEnv                          corev1.EnvVar
+	readiness                         string // a shell command
 }
 
 var engines = map[v1alpha1.DatabaseEngine]engineSpec{
 	v1alpha1.EnginePostgres: {
 		image: "postgres", mountPath: "/var/lib/postgresql/data", portName: "postgres",
-		env: func(secret string) []corev1.EnvVar {
-			return []corev1.EnvVar{
-				secretEnv("POSTGRES_USER", secret, SecretKeyUsername),
-				secretEnv("POSTGRES_PASSWORD", secret, SecretKeyPassword),
-				secretEnv("POSTGRES_DB", secret, SecretKeyDatabase),
-				// A subdirectory: the volume's root may hold lost+found, which initdb refuses.
-				{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
-			}
-		},
+		userEnv: "POSTGRES_USER", passwordEnv: "POSTGRES_PASSWORD", databaseEnv: "POSTGRES_DB",
+		// A subdirectory: the volume's root may hold lost+found, which initdb refuses.
+		extraEnv:  corev1.EnvVar{Name: "PGDATA", Value: "/var/lib/postgresql/data/pgdata"},
 		readiness: `pg_isready -h 127.0.0.1 -U "$POSTGRES_USER" -d "$POSTGRES_DB"`,
 	},
 	v1alpha1.EngineMySQL: {
 		image: "mysql", mountPath: "/var/lib/mysql", portName: "mysql",
-		env: func(secret string) []corev1.EnvVar {
-			return []corev1.EnvVar{
-				secretEnv("MYSQL_USER", secret, SecretKeyUsername),
-				secretEnv("MYSQL_PASSWORD", secret, SecretKeyPassword),
-				secretEnv("MYSQL_DATABASE", secret, SecretKeyDatabase),
-				// Nobody needs root: the image generates a random one and prints it once.
-				{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"},
-			}
-		},
+		userEnv: "MYSQL_USER", passwordEnv: "MYSQL_PASSWORD", databaseEnv: "MYSQL_DATABASE",
+		// Nobody needs root: the image generates a random one and prints it once.
+		extraEnv:  corev1.EnvVar{Name: "MYSQL_RANDOM_ROOT_PASSWORD", Value: "yes"},
 		readiness: `mysqladmin ping -h 127.0.0.1 --silent`,
 	},
+}
+
+// env is the database container's environment, the credentials read from secret.
+func (e engineSpec) env(secret string) []corev1.EnvVar {
+	return []corev1.EnvVar{
+		secretEnv(e.userEnv, secret, SecretKeyUsername),
+		secretEnv(e.passwordEnv, secret, SecretKeyPassword),
+		secretEnv(e.databaseEnv, secret, SecretKeyDatabase),
+		e.extraEnv,
+	}
 }
 
 func secretEnv(name, secret, key string) corev1.EnvVar {

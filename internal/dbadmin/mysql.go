@@ -79,21 +79,14 @@ func checkMySQLNames(db, user string) error {
 }
 
 func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password, owner string) error {
-	if err := errors.Join(checkMySQLNames(db, user), checkOwner(owner)); err != nil {
-		return err
-	}
 	if err := checkText("password", password); err != nil {
 		return err
 	}
-	conn, userExists, err := a.begin(ctx, user)
+	conn, userExists, dbExists, err := a.begin(ctx, db, user, owner)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	dbExists, err := a.databaseExists(ctx, conn, db)
-	if err != nil {
-		return err
-	}
 	exec := a.execOn(conn, password)
 	proven := false
 	return runSteps(ctx, a.stepHook, []step{
@@ -153,18 +146,11 @@ func (a *myAdmin) EnsureDatabase(ctx context.Context, db, user, password, owner 
 }
 
 func (a *myAdmin) DropDatabase(ctx context.Context, db, user, owner string) error {
-	if err := errors.Join(checkMySQLNames(db, user), checkOwner(owner)); err != nil {
-		return err
-	}
-	conn, exists, err := a.begin(ctx, user)
+	conn, exists, dbExists, err := a.begin(ctx, db, user, owner)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	dbExists, err := a.databaseExists(ctx, conn, db)
-	if err != nil {
-		return err
-	}
 	if err := errors.Join(a.verifyOwner(ctx, conn, kindUser, user, owner, exists), a.verifyOwner(ctx, conn, kindDatabase, db, owner, dbExists)); err != nil {
 		return err
 	}
@@ -216,34 +202,45 @@ func (a *myAdmin) endSessions(ctx context.Context, conn *sql.Conn, user string) 
 	return nil
 }
 
-// begin takes a connection, finds out whether user@'%' exists, and refuses to go on if it is
-// the admin or holds more than database- or table-level grants (we only ever grant ALL on one
-// database). MySQL databases have no owner, so unlike PostgreSQL there is nothing to check for
-// the database.
-func (a *myAdmin) begin(ctx context.Context, user string) (*sql.Conn, bool, error) {
-	conn, err := a.db.Conn(ctx)
+// begin checks the names, takes a connection, and finds out whether user@'%' and the
+// database exist. It refuses to go on if the user is the admin or holds more than
+// database- or table-level grants (we only ever grant ALL on one database). MySQL
+// databases have no owner, so unlike PostgreSQL there is nothing to check for the database.
+func (a *myAdmin) begin(ctx context.Context, db, user, owner string) (conn *sql.Conn, userExists, dbExists bool, err error) {
+	if err := errors.Join(checkMySQLNames(db, user), checkOwner(owner)); err != nil {
+		return nil, false, false, err
+	}
+	conn, err = a.db.Conn(ctx)
 	if err != nil {
-		return nil, false, a.fail(ctx, "connecting as admin", err)
+		return nil, false, false, a.fail(ctx, "connecting as admin", err)
 	}
-	fail := func(err error) (*sql.Conn, bool, error) {
+	if userExists, err = a.checkUser(ctx, conn, user); err == nil {
+		dbExists, err = a.databaseExists(ctx, conn, db)
+	}
+	if err != nil {
 		conn.Close()
-		return nil, false, err
+		return nil, false, false, err
 	}
+	return conn, userExists, dbExists, nil
+}
+
+// checkUser tells whether user@'%' exists, refusing the admin and elevated users.
+func (a *myAdmin) checkUser(ctx context.Context, conn *sql.Conn, user string) (bool, error) {
 	if user == a.user {
-		return fail(conflictf("user %q is the admin user", user))
+		return false, conflictf("user %q is the admin user", user)
 	}
 	grants, err := showGrants(ctx, conn, user)
 	var myErr *mysql.MySQLError
 	if errors.As(err, &myErr) && myErr.Number == 1141 { // no such grant: the user does not exist
-		return conn, false, nil
+		return false, nil
 	}
 	if err != nil {
-		return fail(a.fail(ctx, fmt.Sprintf("reading the grants of user %q", user), err))
+		return false, a.fail(ctx, fmt.Sprintf("reading the grants of user %q", user), err)
 	}
 	if grantsElevated(grants) {
-		return fail(conflictf("user %q has server-wide privileges or roles; refusing to manage it", user))
+		return false, conflictf("user %q has server-wide privileges or roles; refusing to manage it", user)
 	}
-	return conn, true, nil
+	return true, nil
 }
 
 // showGrants returns SHOW GRANTS FOR user@'%'. MariaDB reports a missing user (1141) only

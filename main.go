@@ -43,6 +43,8 @@ func main() {
 	flag.DurationVar(&ctl.DatabaseTimeout, "database-timeout", controllers.DefaultDatabaseTimeout, "Deadline of each admin connect and each admin call to a database server.")
 	flag.IntVar(&ctl.ServerConnections, "database-server-connections", controllers.DefaultServerConnections,
 		"Microservice passes that may talk to one DatabaseServer at once; keep it below --microservice-concurrency so a stalled server cannot hold every worker.")
+	flag.DurationVar(&ctl.ReconcileTimeout, "reconcile-timeout", 0,
+		"Deadline of each reconcile pass; 0 means the larger of 1m and four times --database-timeout.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()

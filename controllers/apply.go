@@ -13,7 +13,9 @@ import (
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
-// FieldOwner is the Server-Side Apply field manager of everything kubeship writes.
+// FieldOwner is the Server-Side Apply field manager of everything kubeship writes. The
+// controllers' client carries it (client.WithFieldOwner in SetupWithManager), so no
+// write names it; only the replicas handover names a manager of its own.
 const FieldOwner = "kubeship"
 
 // extractFunc returns the fields a field manager owns in a live object, as an apply
@@ -56,7 +58,7 @@ func applyChild[O client.Object, A runtime.ApplyConfiguration](
 			return nil
 		}
 	}
-	if err := c.Apply(ctx, desired, client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+	if err := c.Apply(ctx, desired, client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying %s: %w", kind, err)
 	}
 	if !found {

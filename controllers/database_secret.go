@@ -31,7 +31,7 @@ func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1al
 		if err := r.setSecretOwner(ms, secret); err != nil {
 			return nil, false, err
 		}
-		if err := r.Create(ctx, secret, client.FieldOwner(FieldOwner)); err != nil {
+		if err := r.Create(ctx, secret); err != nil {
 			// AlreadyExists: someone made it since the uncached read; the retry decides
 			// whose it is.
 			return nil, false, fmt.Errorf("creating credentials Secret: %w", err)

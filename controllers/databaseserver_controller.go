@@ -13,7 +13,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -100,7 +99,7 @@ func (r *DatabaseServerReconciler) check(ctx context.Context, server *v1alpha1.D
 func (r *DatabaseServerReconciler) SetupWithManager(mgr ctrl.Manager, opts Options) error {
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.DatabaseServer{}, builder.WithPredicates(objectChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.DatabaseServerConcurrency}).
+		WithOptions(opts.controllerOptions(opts.DatabaseServerConcurrency)).
 		Named("databaseserver").
 		Complete(opts.observed("databaseserver", r))
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"sync"
+	"time"
 
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -14,18 +15,32 @@ import (
 // allowedSecret labels a Secret outside the operator's namespace so DatabaseServers may use it.
 var allowedSecret = map[string]string{v1alpha1.AdminSecretLabel: "true"}
 
-// passes counts the test manager's reconcile passes per controller and request.
-var passes = &passCounter{n: map[string]int{}}
+// passes counts the test manager's reconcile passes per controller and request, and
+// keeps the time the last one had left before its context's deadline.
+var passes = &passCounter{n: map[string]int{}, budget: map[string]time.Duration{}}
 
 type passCounter struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu     sync.Mutex
+	n      map[string]int
+	budget map[string]time.Duration // zero: the pass had no deadline
 }
 
-func (p *passCounter) add(controller string, req reconcile.Request) {
+func (p *passCounter) add(ctx context.Context, controller string, req reconcile.Request) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.n[controller+"/"+req.String()]++
+	key := controller + "/" + req.String()
+	p.n[key]++
+	p.budget[key] = 0
+	if deadline, ok := ctx.Deadline(); ok {
+		p.budget[key] = time.Until(deadline)
+	}
+}
+
+// budgetOf is how long the last pass for req had before its deadline, as it started.
+func (p *passCounter) budgetOf(controller string, req reconcile.Request) time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.budget[controller+"/"+req.String()]
 }
 
 func (p *passCounter) of(controller string, req reconcile.Request) int {

@@ -19,7 +19,6 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
@@ -185,7 +184,7 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
-		WithOptions(controller.Options{MaxConcurrentReconciles: opts.MicroserviceConcurrency}).
+		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
 		Owns(&appsv1.Deployment{}).
 		Owns(&corev1.Service{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).

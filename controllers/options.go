@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"sigs.k8s.io/controller-runtime/pkg/controller"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 )
 
@@ -19,6 +20,10 @@ const (
 	DefaultDatabaseServerConcurrency = 2
 	// DefaultDatabaseTimeout bounds each admin connect and each admin call.
 	DefaultDatabaseTimeout = 10 * time.Second
+	// DefaultReconcileTimeout bounds a whole pass. A pass makes at most three admin
+	// calls (connect, then ensure or drop, each under DatabaseTimeout) besides its API
+	// requests, so the default leaves room for them; see Options.ReconcileTimeout.
+	DefaultReconcileTimeout = time.Minute
 	// DefaultServerConnections is how many Microservice passes may talk to one DatabaseServer
 	// at a time. It is below DefaultMicroserviceConcurrency, so a server that stops answering
 	// holds at most this many workers and the rest of the fleet keeps converging.
@@ -41,9 +46,14 @@ type Options struct {
 	DatabaseTimeout time.Duration
 	// ServerConnections caps the Microservice passes talking to one DatabaseServer at once.
 	ServerConnections int
+	// ReconcileTimeout is the deadline of each pass (controller-runtime's
+	// ReconciliationTimeout). Zero means the larger of DefaultReconcileTimeout and four
+	// times DatabaseTimeout, so a pass always outlives its admin calls.
+	ReconcileTimeout time.Duration
 
-	// onReconcile, set only by tests, sees every request a controller reconciles.
-	onReconcile func(controller string, req reconcile.Request)
+	// onReconcile, set only by tests, sees every request a controller reconciles, with
+	// the context the pass runs under.
+	onReconcile func(ctx context.Context, controller string, req reconcile.Request)
 }
 
 func (o Options) withDefaults() Options {
@@ -62,7 +72,16 @@ func (o Options) withDefaults() Options {
 	if o.ServerConnections <= 0 {
 		o.ServerConnections = DefaultServerConnections
 	}
+	if o.ReconcileTimeout <= 0 {
+		o.ReconcileTimeout = max(DefaultReconcileTimeout, 4*o.DatabaseTimeout)
+	}
 	return o
+}
+
+// controllerOptions are the controller-runtime options of a controller running
+// workers passes at a time.
+func (o Options) controllerOptions(workers int) controller.Options {
+	return controller.Options{MaxConcurrentReconciles: workers, ReconciliationTimeout: o.ReconcileTimeout}
 }
 
 // serviceAccountNamespace is where Kubernetes tells a pod its namespace.
@@ -89,7 +108,7 @@ func (o Options) observed(name string, r reconcile.Reconciler) reconcile.Reconci
 		return r
 	}
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-		o.onReconcile(name, req)
+		o.onReconcile(ctx, name, req)
 		return r.Reconcile(ctx, req)
 	})
 }

@@ -337,7 +337,7 @@ func TestCredentialsSecretCacheMissIsNoFalseAlarm(t *testing.T) {
 	secret := &corev1.Secret{}
 	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), secret) }, timeout, interval).Should(Succeed())
 
-	r := &MicroserviceReconciler{Client: secretCacheMiss{k8s}, APIReader: k8s}
+	r := &MicroserviceReconciler{Client: client.WithFieldOwner(secretCacheMiss{k8s}, FieldOwner), APIReader: k8s}
 	for range 2 {
 		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
 		g.Expect(err).NotTo(HaveOccurred(), "a Secret kubeship made is kubeship's, cached or not")

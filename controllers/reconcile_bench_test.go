@@ -64,10 +64,10 @@ func BenchmarkConvergedPass(b *testing.B) {
 			if err := mgrClient.Get(ctx, key, cur); err != nil {
 				b.Fatal(err)
 			}
-			if err := mgrClient.Apply(ctx, resources.Deployment(cur), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+			if err := mgrClient.Apply(ctx, resources.Deployment(cur), client.ForceOwnership); err != nil {
 				b.Fatal(err)
 			}
-			if err := mgrClient.Apply(ctx, resources.Service(cur), client.FieldOwner(FieldOwner), client.ForceOwnership); err != nil {
+			if err := mgrClient.Apply(ctx, resources.Service(cur), client.ForceOwnership); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -45,8 +45,10 @@ func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 	// per server and recheck) does not queue behind them.
 	msAdmins := admins
 	msAdmins.slots = newServerSlots(opts.ServerConnections)
+	// Every write the controllers make is under kubeship's field manager.
+	c := client.WithFieldOwner(mgr.GetClient(), FieldOwner)
 	ms := &MicroserviceReconciler{
-		Client: mgr.GetClient(), APIReader: mgr.GetAPIReader(), Admins: msAdmins,
+		Client: c, APIReader: mgr.GetAPIReader(), Admins: msAdmins,
 		Recorder: mgr.GetEventRecorder("kubeship"),
 	}
 	if err := metrics.Registry.Register(readyCollector{reader: mgr.GetCache()}); err != nil {
@@ -55,6 +57,6 @@ func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 	if err := ms.SetupWithManager(mgr, opts); err != nil {
 		return err
 	}
-	servers := &DatabaseServerReconciler{Client: mgr.GetClient(), Admins: admins}
+	servers := &DatabaseServerReconciler{Client: c, Admins: admins}
 	return servers.SetupWithManager(mgr, opts)
 }

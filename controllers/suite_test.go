@@ -32,13 +32,14 @@ import (
 // status by hand and cannot observe garbage collection, only owner references.
 var (
 	k8s        client.Client // direct API client, for the tests' own reads and writes
-	mgrClient  client.Client // the manager's cached client, what the reconciler reads
+	mgrClient  client.Client // the manager's cached client under kubeship's field owner, as the reconcilers have it
 	testScheme = runtime.NewScheme()
 	nsCounter  atomic.Int64
 	// metricsAddr is where the manager serves metrics (plain HTTP in tests).
 	metricsAddr string
 	// testOptions configure the test manager's controllers; passes counts their passes.
-	testOptions = Options{OperatorNamespace: "kubeship-test-operator", onReconcile: passes.add}
+	// ReconcileTimeout differs from the default so a test can tell it reached the passes.
+	testOptions = Options{OperatorNamespace: "kubeship-test-operator", ReconcileTimeout: 45 * time.Second, onReconcile: passes.add}
 )
 
 func TestMain(m *testing.M) {
@@ -87,7 +88,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "creating the operator namespace:", err)
 			return 1
 		}
-		mgrClient = mgr.GetClient()
+		mgrClient = client.WithFieldOwner(mgr.GetClient(), FieldOwner)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go func() {

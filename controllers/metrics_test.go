@@ -2,26 +2,53 @@ package controllers
 
 import (
 	"context"
-	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"testing"
 
 	. "github.com/onsi/gomega"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
-func scrape(g Gomega) string {
+// scrape reads the manager's /metrics endpoint as the Prometheus text format.
+func scrape(g Gomega) []*dto.MetricFamily {
 	resp, err := http.Get("http://" + metricsAddr + "/metrics")
 	g.Expect(err).NotTo(HaveOccurred())
 	defer resp.Body.Close()
 	g.Expect(resp.StatusCode).To(Equal(http.StatusOK))
-	body, err := io.ReadAll(resp.Body)
+	parser := expfmt.NewTextParser(model.UTF8Validation)
+	byName, err := parser.TextToMetricFamilies(resp.Body)
 	g.Expect(err).NotTo(HaveOccurred())
-	return string(body)
+	return slices.Collect(maps.Values(byName))
+}
+
+// find returns the metric of family name whose labels include want; nil when there is none.
+func find(families []*dto.MetricFamily, name string, want map[string]string) *dto.Metric {
+	for _, f := range families {
+		if f.GetName() != name {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			got := map[string]string{} // the metric's values of the labels in want
+			for _, l := range m.GetLabel() {
+				if _, ok := want[l.GetName()]; ok {
+					got[l.GetName()] = l.GetValue()
+				}
+			}
+			if maps.Equal(got, want) {
+				return m
+			}
+		}
+	}
+	return nil
 }
 
 // sample returns the metric of family name whose labels include want, read from the
@@ -29,25 +56,7 @@ func scrape(g Gomega) string {
 func sample(g Gomega, name string, want map[string]string) *dto.Metric {
 	families, err := metrics.Registry.Gather()
 	g.Expect(err).NotTo(HaveOccurred())
-	for _, f := range families {
-		if f.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue metric
-				}
-			}
-			return m
-		}
-	}
-	return nil
+	return find(families, name, want)
 }
 
 // readyGauge is kubeship_microservices for ready="True".
@@ -80,11 +89,15 @@ func TestMetricsEndpoint(t *testing.T) {
 		g.Expect(readyGauge(g)).To(BeNumerically(">", readyBefore))
 		g.Expect(provisionings(g)).To(Equal(provisionedBefore + 1))
 	}, timeout, interval).Should(Succeed())
+	// Every Ready status has its series, zero or not, so a dashboard never loses one.
+	g.Expect(testutil.CollectAndCount(readyCollector{reader: mgrClient}, "kubeship_microservices")).To(Equal(3))
 	// The endpoint serves the same registry, controller-runtime's metrics with kubeship's.
 	g.Eventually(func(g Gomega) { // the manager may still be starting its metrics server
-		body := scrape(g)
-		g.Expect(body).To(ContainSubstring(`kubeship_database_provisioning_duration_seconds_count{engine="postgres",mode="dedicated"}`))
-		g.Expect(body).To(ContainSubstring(`kubeship_microservices{ready="True"}`))
-		g.Expect(body).To(ContainSubstring(`controller_runtime_reconcile_total{controller="microservice"`))
+		served := scrape(g)
+		g.Expect(find(served, "kubeship_database_provisioning_duration_seconds", map[string]string{"engine": "postgres", "mode": "dedicated"}).
+			GetHistogram().GetSampleCount()).To(BeNumerically(">", provisionedBefore))
+		g.Expect(find(served, "kubeship_microservices", map[string]string{"ready": "True"}).GetGauge().GetValue()).To(BeNumerically(">", readyBefore))
+		g.Expect(find(served, "controller_runtime_reconcile_total", map[string]string{"controller": "microservice", "result": "success"}).
+			GetCounter().GetValue()).To(BeNumerically(">", 0))
 	}, timeout, interval).Should(Succeed())
 }

@@ -108,12 +108,12 @@ func TestLoadSpike(t *testing.T) {
 	// Argo CD style re-apply during the spike: the autoscaler keeps the count.
 	mustKubectl(t, "apply", "-n", ns, "-f", path)
 	mustKubectl(t, "apply", "--server-side", "-n", ns, "-f", path)
-	for i := 0; i < 8; i++ {
+	consistently(t, 2*time.Second, func() error {
 		if got := mustKubectl(t, "get", "-n", ns, "deploy/spiky", "-o", "jsonpath={.spec.replicas}"); got != "6" {
-			t.Fatalf("re-applying the manifest changed replicas to %s", got)
+			return fmt.Errorf("re-applying the manifest changed replicas to %s", got)
 		}
-		time.Sleep(250 * time.Millisecond)
-	}
+		return nil
+	})
 	var d appsv1.Deployment
 	if err := json.Unmarshal([]byte(mustKubectl(t, "get", "-n", ns, "deploy/spiky", "--show-managed-fields", "-o", "json")), &d); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/onsi/gomega"
 )
 
 var nsCounter atomic.Int64
@@ -38,20 +40,18 @@ func sample(name string) string {
 	return filepath.Join(repoRoot, "config", "samples", name)
 }
 
-// eventually retries check every 250ms until it returns nil or timeout passes.
+// eventually retries check every 250ms until it returns nil, and fails t if it has not
+// after timeout.
 func eventually(t *testing.T, timeout time.Duration, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	var err error
-	for {
-		if err = check(); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("not true after %s: %v", timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	gomega.NewWithT(t).Eventually(check).WithTimeout(timeout).WithPolling(250 * time.Millisecond).Should(gomega.Succeed())
+}
+
+// consistently runs check every 250ms for duration and fails t the first time it
+// returns an error.
+func consistently(t *testing.T, duration time.Duration, check func() error) {
+	t.Helper()
+	gomega.NewWithT(t).Consistently(check).WithTimeout(duration).WithPolling(250 * time.Millisecond).Should(gomega.Succeed())
 }
 
 // jsonpath reads one field of an object.

@@ -4,13 +4,10 @@ package e2e
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"syscall"
 	"time"
 
@@ -93,24 +90,16 @@ func (m *managerProcess) stop() error {
 	}
 }
 
-// metric returns the sum of the samples of a counter whose labels contain selector.
+// metric returns the sum of the samples of a counter or gauge whose labels include
+// those of selector (`k="v",...`), read from the manager's /metrics page.
 func (m *managerProcess) metric(name, selector string) (float64, error) {
 	resp, err := http.Get("http://" + m.metrics + "/metrics")
 	if err != nil {
 		return 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, err
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
-	re := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `\{([^}]*)\} ([0-9.e+]+)$`)
-	var sum float64
-	for _, match := range re.FindAllStringSubmatch(string(body), -1) {
-		if regexp.MustCompile(regexp.QuoteMeta(selector)).MatchString(match[1]) {
-			v, _ := strconv.ParseFloat(match[2], 64)
-			sum += v
-		}
-	}
-	return sum, nil
+	return sumSamples(resp.Body, name, selector)
 }

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/wait"
 )
 
 // account is the OS account a server runs as. When the tests run as root it is the package's
@@ -185,21 +187,20 @@ func stopAndRemove(p *process, dir string) error {
 // waitReady polls ready every 100ms until it succeeds, the process exits, or readyTimeout
 // passes. It returns the last error from ready when it gives up.
 func waitReady(p *process, ready func(ctx context.Context) error) error {
-	deadline := time.Now().Add(readyTimeout)
 	var last error
-	for time.Now().Before(deadline) {
+	err := wait.PollUntilContextTimeout(context.Background(), 100*time.Millisecond, readyTimeout, true, func(ctx context.Context) (bool, error) {
 		if p.exited() {
-			return fmt.Errorf("exited before accepting connections (%v)", p.waitErr)
+			return false, fmt.Errorf("exited before accepting connections (%v)", p.waitErr)
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		last = ready(ctx)
-		cancel()
-		if last == nil {
-			return nil
-		}
-		time.Sleep(100 * time.Millisecond)
+		attempt, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		last = ready(attempt)
+		return last == nil, nil
+	})
+	if wait.Interrupted(err) {
+		return fmt.Errorf("not ready after %s: %v", readyTimeout, last)
 	}
-	return fmt.Errorf("not ready after %s: %v", readyTimeout, last)
+	return err
 }
 
 // bindFailed reports whether the server's log says its port was taken, so a retry with

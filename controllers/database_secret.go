@@ -3,9 +3,10 @@ package controllers
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller/controllerutil"
@@ -50,7 +51,7 @@ func (r *MicroserviceReconciler) ensureCredentials(ctx context.Context, ms *v1al
 			metav1.SetMetaDataLabel(&secret.ObjectMeta, k, v)
 		}
 	}
-	if !equalOwners(base.OwnerReferences, secret.OwnerReferences) || !equality.Semantic.DeepEqual(base.Labels, secret.Labels) {
+	if !equalOwners(base.OwnerReferences, secret.OwnerReferences) || !maps.Equal(base.Labels, secret.Labels) {
 		if err := r.Patch(ctx, secret, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 			return nil, false, fmt.Errorf("updating credentials Secret owner: %w", err)
 		}
@@ -74,14 +75,10 @@ func (r *MicroserviceReconciler) setSecretOwner(ms *v1alpha1.Microservice, secre
 	return nil
 }
 
+// equalOwners compares owner references by what setSecretOwner changes: the owners and
+// whether one is the controller.
 func equalOwners(a, b []metav1.OwnerReference) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i].UID != b[i].UID || (a[i].Controller == nil) != (b[i].Controller == nil) {
-			return false
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, func(x, y metav1.OwnerReference) bool {
+		return x.UID == y.UID && (x.Controller == nil) == (y.Controller == nil)
+	})
 }

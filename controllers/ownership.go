@@ -2,9 +2,9 @@ package controllers
 
 import (
 	"fmt"
+	"maps"
 
 	appsv1 "k8s.io/api/apps/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -87,7 +87,7 @@ func adoptionConflict(ms *v1alpha1.Microservice, obj client.Object) string {
 	default:
 		return ""
 	}
-	if selector == nil || len(selector.MatchExpressions) > 0 || !equality.Semantic.DeepEqual(selector.MatchLabels, want) {
+	if selector == nil || len(selector.MatchExpressions) > 0 || !maps.Equal(selector.MatchLabels, want) {
 		return fmt.Sprintf("its selector %s differs from %s, and a selector cannot change; delete it (or rename the Microservice) instead",
 			metav1.FormatLabelSelector(selector), metav1.FormatLabelSelector(&metav1.LabelSelector{MatchLabels: want}))
 	}

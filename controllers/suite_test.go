@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -130,10 +131,7 @@ func markDeploymentRolledOut(t *testing.T, ctx context.Context, key client.Objec
 	if err := k8s.Get(ctx, key, d); err != nil {
 		t.Fatalf("reading Deployment: %v", err)
 	}
-	n := int32(1)
-	if d.Spec.Replicas != nil {
-		n = *d.Spec.Replicas
-	}
+	n := ptr.Deref(d.Spec.Replicas, 1)
 	d.Status = appsv1.DeploymentStatus{
 		ObservedGeneration: d.Generation,
 		Replicas:           n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,

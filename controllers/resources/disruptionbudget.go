@@ -3,6 +3,7 @@ package resources
 import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
@@ -14,8 +15,8 @@ func PodDisruptionBudget(ms *v1alpha1.Microservice) *policyv1ac.PodDisruptionBud
 		return nil
 	}
 	maxUnavailable := intstr.FromInt32(1)
-	if b := ms.Spec.DisruptionBudget; b != nil && b.MaxUnavailable != nil {
-		maxUnavailable = *b.MaxUnavailable
+	if b := ms.Spec.DisruptionBudget; b != nil {
+		maxUnavailable = ptr.Deref(b.MaxUnavailable, maxUnavailable)
 	}
 	p := policyv1ac.PodDisruptionBudget(ms.Name, ms.Namespace).
 		WithSpec(policyv1ac.PodDisruptionBudgetSpec().

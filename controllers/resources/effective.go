@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
@@ -32,22 +33,14 @@ func Replicas(ms *v1alpha1.Microservice) *int32 {
 	if ms.Spec.Scaling != nil {
 		return nil
 	}
-	if ms.Spec.Replicas != nil {
-		r := *ms.Spec.Replicas
-		return &r
-	}
-	one := int32(1)
-	return &one
+	return ptr.To(ptr.Deref(ms.Spec.Replicas, 1))
 }
 
 // MinReplicas is the lowest replica count ms runs at in steady state: the autoscaler's
 // minimum, or the fixed count.
 func MinReplicas(ms *v1alpha1.Microservice) int32 {
 	if s := ms.Spec.Scaling; s != nil {
-		if s.MinReplicas != nil {
-			return *s.MinReplicas
-		}
-		return 1
+		return ptr.Deref(s.MinReplicas, 1)
 	}
 	return *Replicas(ms)
 }

@@ -31,48 +31,66 @@ type event struct {
 // events mark transitions only and a steady state records nothing.
 func transitionEvents(old, cur []metav1.Condition) []event {
 	var events []event
-	was := func(t string) *metav1.Condition { return meta.FindStatusCondition(old, t) }
-	changed := func(t string) (*metav1.Condition, bool) {
-		n := meta.FindStatusCondition(cur, t)
-		o := was(t)
-		return n, n != nil && (o == nil || o.Status != n.Status || o.Reason != n.Reason)
-	}
-	if db, ok := changed(v1alpha1.ConditionDatabaseReady); ok {
-		switch {
-		case db.Status == metav1.ConditionTrue:
-			events = append(events, event{corev1.EventTypeNormal, EventDatabaseReady, db.Message})
-		case refusal(db.Reason):
-			// Ready's ResourceNotOwned event tells the story, once.
-		case db.Reason != v1alpha1.ReasonDatabaseProvisioning:
-			events = append(events, event{corev1.EventTypeWarning, EventDatabaseFailed, db.Message})
+	if db, ok := changed(old, cur, v1alpha1.ConditionDatabaseReady); ok {
+		if e, ok := databaseEvent(db); ok {
+			events = append(events, e)
 		}
 	}
-	ready, ok := changed(v1alpha1.ConditionReady)
-	if !ok {
-		return events
+	if ready, ok := changed(old, cur, v1alpha1.ConditionReady); ok {
+		if e, ok := readyEvent(meta.FindStatusCondition(old, v1alpha1.ConditionReady), ready); ok {
+			events = append(events, e)
+		}
 	}
-	prev := was(v1alpha1.ConditionReady)
-	rolling := ready.Reason == v1alpha1.ReasonRolloutInProgress || ready.Reason == v1alpha1.ReasonObservedGenerationStale
-	prevRolling := prev != nil && (prev.Reason == v1alpha1.ReasonRolloutInProgress || prev.Reason == v1alpha1.ReasonObservedGenerationStale)
+	return events
+}
+
+// changed returns condition t of cur, and whether its status or reason differs from old's.
+func changed(old, cur []metav1.Condition, t string) (*metav1.Condition, bool) {
+	n := meta.FindStatusCondition(cur, t)
+	o := meta.FindStatusCondition(old, t)
+	return n, n != nil && (o == nil || o.Status != n.Status || o.Reason != n.Reason)
+}
+
+// databaseEvent is the event for DatabaseReady turning into db, if any.
+func databaseEvent(db *metav1.Condition) (event, bool) {
+	switch {
+	case db.Status == metav1.ConditionTrue:
+		return event{corev1.EventTypeNormal, EventDatabaseReady, db.Message}, true
+	case refusal(db.Reason):
+		// Ready's ResourceNotOwned event tells the story, once.
+	case db.Reason != v1alpha1.ReasonDatabaseProvisioning:
+		return event{corev1.EventTypeWarning, EventDatabaseFailed, db.Message}, true
+	}
+	return event{}, false
+}
+
+// readyEvent is the event for Ready turning from prev (nil: unset) into ready, if any.
+func readyEvent(prev, ready *metav1.Condition) (event, bool) {
+	prevRolling := prev != nil && rollingOut(prev.Reason)
 	switch {
 	case ready.Status == metav1.ConditionTrue && prevRolling:
-		events = append(events, event{corev1.EventTypeNormal, EventRolloutFinished, ready.Message})
+		return event{corev1.EventTypeNormal, EventRolloutFinished, ready.Message}, true
 	case ready.Status == metav1.ConditionTrue:
-		events = append(events, event{corev1.EventTypeNormal, EventReady, ready.Message})
-	case rolling && prevRolling:
+		return event{corev1.EventTypeNormal, EventReady, ready.Message}, true
+	case rollingOut(ready.Reason) && prevRolling:
 		// Still rolling out: one event per rollout is enough.
-	case rolling:
-		events = append(events, event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message})
+	case rollingOut(ready.Reason):
+		return event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message}, true
 	case refusal(ready.Reason):
-		events = append(events, event{corev1.EventTypeWarning, EventResourceNotOwned, ready.Message})
+		return event{corev1.EventTypeWarning, EventResourceNotOwned, ready.Message}, true
 	case ready.Reason == v1alpha1.ReasonReconcileError, ready.Reason == v1alpha1.ReasonInvalidSpec:
-		events = append(events, event{corev1.EventTypeWarning, EventReconcileFailed, ready.Message})
+		return event{corev1.EventTypeWarning, EventReconcileFailed, ready.Message}, true
 	case ready.Reason == v1alpha1.ReasonDatabaseNotReady:
 		// DatabaseReady's own event tells the story.
 	default:
-		events = append(events, event{corev1.EventTypeWarning, EventNotReady, ready.Message})
+		return event{corev1.EventTypeWarning, EventNotReady, ready.Message}, true
 	}
-	return events
+	return event{}, false
+}
+
+// rollingOut tells whether a Ready reason says a rollout is under way.
+func rollingOut(reason string) bool {
+	return reason == v1alpha1.ReasonRolloutInProgress || reason == v1alpha1.ReasonObservedGenerationStale
 }
 
 // refusal tells whether a condition reason reports an object kubeship refused to write.

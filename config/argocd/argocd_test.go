@@ -302,7 +302,7 @@ func newState() *lua.LState {
 
 // toLua converts a decoded JSON/YAML object into Lua values: objects and
 // arrays become tables, numbers become Lua numbers.
-func toLua(L *lua.LState, v any) lua.LValue {
+func toLua(state *lua.LState, v any) lua.LValue {
 	switch v := v.(type) {
 	case nil:
 		return lua.LNil
@@ -315,15 +315,15 @@ func toLua(L *lua.LState, v any) lua.LValue {
 	case int64: // Argo CD's live objects carry integers as int64.
 		return lua.LNumber(v)
 	case []any:
-		table := L.CreateTable(len(v), 0)
+		table := state.CreateTable(len(v), 0)
 		for _, item := range v {
-			table.Append(toLua(L, item))
+			table.Append(toLua(state, item))
 		}
 		return table
 	case map[string]any:
-		table := L.CreateTable(0, len(v))
+		table := state.CreateTable(0, len(v))
 		for key, item := range v {
-			table.RawSetString(key, toLua(L, item))
+			table.RawSetString(key, toLua(state, item))
 		}
 		return table
 	}

@@ -183,7 +183,7 @@ func TestDropDatabase(t *testing.T) {
 		if err := e.openURI(t, e.uri(db, role, "pw")).PingContext(ctx); !IsAuthError(err) {
 			t.Errorf("login after DropDatabase: %v, want an auth error", err)
 		}
-		for i := 0; i < 2; i++ {
+		for range 2 {
 			if err := a.DropDatabase(ctx, db, role, testOwner); err != nil {
 				t.Errorf("DropDatabase of what is gone: %v", err)
 			}
@@ -301,7 +301,7 @@ func TestPostgresNonSuperuserAdmin(t *testing.T) {
 		t.Fatal("admin is a superuser")
 	}
 	db, role := e.names("limited")
-	for i := 0; i < 2; i++ {
+	for i := range 2 {
 		if err := a.EnsureDatabase(ctx, db, role, "pw", testOwner); err != nil {
 			t.Fatalf("EnsureDatabase #%d: %v", i+1, err)
 		}

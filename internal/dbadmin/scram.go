@@ -36,7 +36,7 @@ func pgPassword(password string) (literal string, secrets []string, err error) {
 }
 
 func printableASCII(s string) bool {
-	for i := 0; i < len(s); i++ {
+	for i := range len(s) {
 		if s[i] < 0x20 || s[i] > 0x7e {
 			return false
 		}

@@ -50,8 +50,8 @@ func benchNamespace(b *testing.B) string {
 // timeApply applies the manifests for scaleServices services and waits until every
 // object of kind meets cond; it returns the seconds that took.
 func timeApply(b *testing.B, ns string, manifests func(i int) string, kind, cond string) float64 {
-	var docs []string
-	for i := 0; i < scaleServices; i++ {
+	docs := make([]string, 0, scaleServices)
+	for i := range scaleServices {
 		docs = append(docs, manifests(i))
 	}
 	path := filepath.Join(b.TempDir(), "all.yaml")

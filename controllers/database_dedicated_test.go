@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/envtest/komega"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
@@ -51,8 +52,10 @@ func TestDedicatedPostgresObjectsAndConditions(t *testing.T) {
 	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 	key := client.ObjectKeyFromObject(ms)
 
-	secret := &corev1.Secret{}
-	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), secret) }, timeout, interval).Should(Succeed())
+	// The database objects are all named billing-db; komega reads them by that name.
+	dbMeta := metav1.ObjectMeta{Namespace: key.Namespace, Name: "billing-db"}
+	secret := &corev1.Secret{ObjectMeta: dbMeta}
+	g.Eventually(komega.Get(secret), timeout, interval).Should(Succeed())
 	password := string(secret.Data["password"])
 	g.Expect(len(password)).To(BeNumerically(">=", 32))
 	host := "billing-db." + key.Namespace + ".svc.cluster.local"
@@ -63,10 +66,9 @@ func TestDedicatedPostgresObjectsAndConditions(t *testing.T) {
 	g.Expect(string(secret.Data["uri"])).To(Equal("postgresql://billing:" + password + "@" + host + ":5432/billing"))
 	g.Expect(secret.OwnerReferences).To(BeEmpty(), "a Retain Secret must outlive its Microservice")
 
-	sts := &appsv1.StatefulSet{}
-	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), sts) }, timeout, interval).Should(Succeed())
-	g.Expect(*sts.Spec.Replicas).To(Equal(int32(1)))
-	g.Expect(sts.Spec.ServiceName).To(Equal("billing-db"))
+	sts := &appsv1.StatefulSet{ObjectMeta: dbMeta}
+	g.Eventually(komega.Object(sts), timeout, interval).Should(And(
+		HaveField("Spec.Replicas", HaveValue(Equal(int32(1)))), HaveField("Spec.ServiceName", "billing-db")))
 	g.Expect(sts.Spec.Template.Labels).NotTo(HaveKey(resources.LabelMicroservice), "the app's selector must not match database pods")
 	c := sts.Spec.Template.Spec.Containers[0]
 	g.Expect(c.Image).To(Equal("postgres:16"))
@@ -77,18 +79,18 @@ func TestDedicatedPostgresObjectsAndConditions(t *testing.T) {
 	g.Expect(sts.Spec.PersistentVolumeClaimRetentionPolicy.WhenDeleted).To(Equal(appsv1.RetainPersistentVolumeClaimRetentionPolicyType))
 	g.Expect(metav1.GetControllerOf(sts).UID).To(Equal(ms.UID))
 
-	svc := &corev1.Service{}
-	g.Expect(k8s.Get(ctx, dbKey(key), svc)).To(Succeed())
+	svc := &corev1.Service{ObjectMeta: dbMeta}
+	g.Expect(komega.Get(svc)()).To(Succeed())
 	g.Expect(svc.Spec.ClusterIP).To(Equal(corev1.ClusterIPNone))
 	g.Expect(svc.Spec.Ports[0].Port).To(Equal(int32(5432)))
-	np := &networkingv1.NetworkPolicy{}
-	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), np) }, timeout, interval).Should(Succeed())
+	np := &networkingv1.NetworkPolicy{ObjectMeta: dbMeta}
+	g.Eventually(komega.Get(np), timeout, interval).Should(Succeed())
 	g.Expect(np.Spec.PodSelector.MatchLabels).To(Equal(map[string]string{resources.LabelDatabase: "billing"}))
 	g.Expect(np.Spec.Ingress[0].From[0].PodSelector.MatchLabels).To(Equal(map[string]string{resources.LabelMicroservice: "billing"}))
 	g.Expect(np.Spec.Ingress[0].Ports[0].Port.IntVal).To(Equal(int32(5432)))
 
-	d := &appsv1.Deployment{}
-	g.Eventually(func() error { return k8s.Get(ctx, key, d) }, timeout, interval).Should(Succeed())
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Namespace: key.Namespace, Name: key.Name}}
+	g.Eventually(komega.Get(d), timeout, interval).Should(Succeed())
 	env := d.Spec.Template.Spec.Containers[0].Env[0]
 	g.Expect(env.Name).To(Equal("DATABASE_URL"))
 	g.Expect(env.ValueFrom.SecretKeyRef.Name).To(Equal("billing-db"))

@@ -19,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	"sigs.k8s.io/controller-runtime/pkg/envtest/komega"
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
@@ -72,6 +73,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "creating client:", err)
 			return 1
 		}
+		komega.SetClient(k8s) // Eventually(komega.Object(obj)) reads through the direct client
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 			Scheme:  testScheme,
 			Metrics: metricsserver.Options{BindAddress: metricsAddr},

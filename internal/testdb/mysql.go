@@ -86,13 +86,12 @@ func (bins mariaBinaries) start(s *Server, acct account) error {
 	if err != nil {
 		return err
 	}
-	launch := func() (*process, error) {
-		return startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGTERM, syscall.SIGKILL,
-			bins.server, "--no-defaults", "--datadir="+data, "--tmpdir="+tmp, "--port="+strconv.Itoa(s.Port),
-			"--bind-address=127.0.0.1", "--socket="+socket, "--pid-file="+filepath.Join(s.dir, "mysqld.pid"),
-			"--skip-name-resolve", "--skip-log-bin", "--ssl-cert="+certPath, "--ssl-key="+keyPath,
-			"--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0")
-	}
+	launch := s.launcher(acct, syscall.SIGTERM, syscall.SIGKILL, bins.server, func() []string {
+		return []string{"--no-defaults", "--datadir=" + data, "--tmpdir=" + tmp, "--port=" + strconv.Itoa(s.Port),
+			"--bind-address=127.0.0.1", "--socket=" + socket, "--pid-file=" + filepath.Join(s.dir, "mysqld.pid"),
+			"--skip-name-resolve", "--skip-log-bin", "--ssl-cert=" + certPath, "--ssl-key=" + keyPath,
+			"--innodb-buffer-pool-size=32M", "--innodb-flush-log-at-trx-commit=0", "--innodb-doublewrite=0"}
+	})
 	err = s.startOnFreePort("mariadbd", launch, func(ctx context.Context) error { return pingRootSocket(ctx, socket) })
 	if err != nil {
 		return err

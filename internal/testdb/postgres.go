@@ -90,14 +90,13 @@ func (bins pgBinaries) start(s *Server, acct account) error {
 	if err != nil {
 		return err
 	}
-	launch := func() (*process, error) {
-		// SIGINT is PostgreSQL's fast shutdown; SIGQUIT (immediate) if the test binary dies.
-		return startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), syscall.SIGINT, syscall.SIGQUIT,
-			bins.postgres, "-D", data, "-p", strconv.Itoa(s.Port),
-			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="+s.dir,
-			"-c", "ssl=on", "-c", "ssl_cert_file="+certPath, "-c", "ssl_key_file="+keyPath,
-			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
-	}
+	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT (immediate) if the test binary dies.
+	launch := s.launcher(acct, syscall.SIGINT, syscall.SIGQUIT, bins.postgres, func() []string {
+		return []string{"-D", data, "-p", strconv.Itoa(s.Port),
+			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + s.dir,
+			"-c", "ssl=on", "-c", "ssl_cert_file=" + certPath, "-c", "ssl_key_file=" + keyPath,
+			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"}
+	})
 	return s.startOnFreePort("postgres", launch, func(ctx context.Context) error { return pingPostgres(ctx, s) })
 }
 

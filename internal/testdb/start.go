@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -51,6 +53,14 @@ func newServer[B binaries](f flavour, find func() (B, error)) (*Server, error) {
 	}
 	s.StartupTime = time.Since(began)
 	return s, nil
+}
+
+// launcher starts bin as acct in s's directory, logging to server.log, with the arguments
+// args returns when called: startOnFreePort calls it again for each port it tries.
+func (s *Server) launcher(acct account, stopWith, deathSignal syscall.Signal, bin string, args func() []string) func() (*process, error) {
+	return func() (*process, error) {
+		return startProcess(acct, s.dir, filepath.Join(s.dir, "server.log"), stopWith, deathSignal, bin, args()...)
+	}
 }
 
 // startOnFreePort starts the server on a free port and waits until ready succeeds. freePort

@@ -98,17 +98,23 @@ func TestDedicatedPostgresObjectsAndConditions(t *testing.T) {
 
 	// The app is rolled out but the database is not: Ready waits on it.
 	markDeploymentRolledOut(t, ctx, key)
+	// Whole conditions, as Cluster API's MatchCondition compares them.
+	condition := func(t string, status metav1.ConditionStatus, reason, message string) metav1.Condition {
+		return metav1.Condition{Type: t, Status: status, Reason: reason, Message: message, ObservedGeneration: ms.Generation}
+	}
 	g.Eventually(func(g Gomega) {
-		db := msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady)
-		g.Expect(db.Status).To(Equal(metav1.ConditionFalse))
-		g.Expect(db.Reason).To(Equal(v1alpha1.ReasonDatabaseProvisioning))
-		g.Expect(msCondition(g, ctx, key, v1alpha1.ConditionReady).Reason).To(Equal(v1alpha1.ReasonDatabaseNotReady))
+		g.Expect(conditionDiff(condition(v1alpha1.ConditionDatabaseReady, metav1.ConditionFalse, v1alpha1.ReasonDatabaseProvisioning,
+			"Waiting for the database pod to become ready"), *msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady))).To(BeEmpty())
+		g.Expect(conditionDiff(condition(v1alpha1.ConditionReady, metav1.ConditionFalse, v1alpha1.ReasonDatabaseNotReady,
+			"The database is not ready: Waiting for the database pod to become ready"), *msCondition(g, ctx, key, v1alpha1.ConditionReady))).To(BeEmpty())
 	}, timeout, interval).Should(Succeed())
 
 	markStatefulSetReady(g, ctx, dbKey(key))
 	g.Eventually(func(g Gomega) {
-		g.Expect(msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady).Status).To(Equal(metav1.ConditionTrue))
-		g.Expect(msCondition(g, ctx, key, v1alpha1.ConditionReady).Status).To(Equal(metav1.ConditionTrue))
+		g.Expect(conditionDiff(condition(v1alpha1.ConditionDatabaseReady, metav1.ConditionTrue, v1alpha1.ReasonDatabaseReady,
+			"The database accepts connections"), *msCondition(g, ctx, key, v1alpha1.ConditionDatabaseReady))).To(BeEmpty())
+		g.Expect(conditionDiff(condition(v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonReady,
+			"The service is rolled out and available"), *msCondition(g, ctx, key, v1alpha1.ConditionReady))).To(BeEmpty())
 		got := &v1alpha1.Microservice{}
 		g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
 		g.Expect(got.Status.Database).To(Equal(&v1alpha1.DatabaseStatus{SecretName: "billing-db", Host: host, Name: "billing"}))

@@ -239,7 +239,7 @@ func checkFilesystem(t *testing.T, img v1.Image) {
 	if _, err := os.Stat(defaultCAFile); err == nil {
 		want = append(want, "etc/ssl/", "etc/ssl/certs/", CACertificates)
 	}
-	var got []string
+	got := make([]string, 0, len(headers))
 	for name := range headers {
 		got = append(got, name)
 	}

@@ -1,6 +1,26 @@
 # kubeship Makefile, in kubebuilder's spirit. `make help` lists the targets.
 
-IMG ?= ghcr.io/kubeship/kubeship:dev
+# Build identity, stamped into the manager (internal/version) and its image labels.
+# VERSION: the v* tag on HEAD, else v0.0.0-<commit>; "-dirty" marks uncommitted changes.
+# SOURCE_DATE_EPOCH (the commit time) fixes the build date and every time in the image,
+# so the same commit gives the same image digest.
+GIT_COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+VERSION ?= $(shell git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || \
+	echo "v0.0.0-$$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$$(git diff --quiet HEAD 2>/dev/null || echo -dirty)")
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+BUILD_DATE ?= $(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ 2>/dev/null || date -u -r $(SOURCE_DATE_EPOCH) +%Y-%m-%dT%H:%M:%SZ)
+# Evaluate once per make run (a command-line or environment value still wins).
+GIT_COMMIT := $(GIT_COMMIT)
+VERSION := $(VERSION)
+SOURCE_DATE_EPOCH := $(SOURCE_DATE_EPOCH)
+BUILD_DATE := $(BUILD_DATE)
+VERSION_PKG := github.com/kubeship/kubeship/internal/version
+LDFLAGS ?= -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(GIT_COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
+
+IMG ?= ghcr.io/kubeship/kubeship:$(VERSION)
+# `make image`: platforms of the multi-platform index, and where the image is written.
+PLATFORMS ?= linux/amd64,linux/arm64
+IMAGE_DIR ?= dist/image
 CONTROLLER_TOOLS_VERSION ?= v0.23.0
 LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
@@ -8,6 +28,8 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
 KUBECTL ?= kubectl
 GO_TEST_FLAGS ?= -count=1
+
+comma := ,
 
 # Shell with strict mode so a failing step fails the target.
 SHELL = /usr/bin/env bash -o pipefail
@@ -40,10 +62,12 @@ fmt: ## Run gofmt on the code.
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...
+	cd hack/image && go vet ./...
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (.golangci.yml) on the whole tree, the e2e build tag included.
 	$(GOLANGCI_LINT) run ./...
+	cd hack/image && $(GOLANGCI_LINT) run ./...
 
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it knows.
@@ -59,6 +83,7 @@ test: test-unit test-e2e ## Run every test: unit and envtest, then end-to-end on
 .PHONY: test-unit
 test-unit: manifests generate vet envtest ## Run unit and envtest tests against the kube-apiserver built from source.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test $(GO_TEST_FLAGS) ./...
+	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
 
 .PHONY: test-e2e
 test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster.
@@ -73,15 +98,28 @@ bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), 
 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager binary.
-	go build -o $(LOCALBIN)/manager .
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager .
 
 .PHONY: run
 run: manifests generate ## Run the manager: on the cluster in KUBECONFIG, or on the local cluster when none answers.
 	hack/run.sh
 
+.PHONY: image
+image: ## Build the manager's OCI image without a container engine: $(IMAGE_DIR)/kubeship-manager.tar (and the layout in $(IMAGE_DIR)/oci).
+	@mkdir -p $(IMAGE_DIR)
+	for platform in $(subst $(comma), ,$(PLATFORMS)); do \
+	  os=$${platform%/*}; arch=$${platform#*/}; \
+	  CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch go build -trimpath -ldflags "-s -w $(LDFLAGS)" \
+	    -o $(abspath $(IMAGE_DIR))/$$os-$$arch/manager . ; \
+	  bins="$$bins -binary $$platform=$(abspath $(IMAGE_DIR))/$$os-$$arch/manager"; \
+	done; \
+	cd hack/image && go run . $$bins -version $(VERSION) -revision $(GIT_COMMIT) \
+	  -epoch $(SOURCE_DATE_EPOCH) -name $(IMG) -out $(abspath $(IMAGE_DIR))
+
 .PHONY: docker-build
-docker-build: ## Build the manager's container image (needs a Docker engine).
-	docker build -t $(IMG) .
+docker-build: ## Build the manager's container image with a Docker engine (the Dockerfile, same stamping).
+	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(GIT_COMMIT) \
+	  --build-arg BUILD_DATE=$(BUILD_DATE) -t $(IMG) .
 
 ##@ Deployment
 

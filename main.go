@@ -4,6 +4,7 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
 	"os"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -19,6 +20,7 @@ import (
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers"
 	"github.com/kubeship/kubeship/internal/dbadmin"
+	"github.com/kubeship/kubeship/internal/version"
 )
 
 func main() {
@@ -30,6 +32,7 @@ func main() {
 		enableHTTP2   bool
 		ctl           controllers.Options
 	)
+	showVersion := flag.Bool("version", false, "Print the version, commit, build date and Go version, then exit.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probe endpoint binds to.")
 	flag.BoolVar(&leaderElect, "leader-elect", false, "Enable leader election, so only one manager replica is active.")
@@ -48,6 +51,10 @@ func main() {
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
+	if *showVersion {
+		fmt.Print(version.Get())
+		return
+	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 
@@ -83,7 +90,7 @@ func main() {
 		log.Error(err, "adding ready check")
 		os.Exit(1)
 	}
-	log.Info("starting manager")
+	log.Info("starting manager", "version", version.Get().Version, "commit", version.Get().Commit)
 	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
 		log.Error(err, "running manager")
 		os.Exit(1)

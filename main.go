@@ -28,6 +28,7 @@ func main() {
 		leaderElect   bool
 		secureMetrics bool
 		enableHTTP2   bool
+		watchNS       string
 		ctl           controllers.Options
 	)
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
@@ -43,11 +44,21 @@ func main() {
 	flag.DurationVar(&ctl.DatabaseTimeout, "database-timeout", controllers.DefaultDatabaseTimeout, "Deadline of each admin connect and each admin call to a database server.")
 	flag.IntVar(&ctl.ServerConnections, "database-server-connections", controllers.DefaultServerConnections,
 		"Microservice passes that may talk to one DatabaseServer at once; keep it below --microservice-concurrency so a stalled server cannot hold every worker.")
+	flag.StringVar(&watchNS, "watch-namespaces", "",
+		"Namespaces whose Microservices (and their children) the manager watches, comma-separated; empty watches all. DatabaseServers are cluster-wide either way.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	watched, err := controllers.ParseNamespaces(watchNS)
+	if err != nil {
+		log.Error(err, "reading --watch-namespaces")
+		os.Exit(1)
+	}
+	if len(watched) > 0 {
+		log.Info("watching Microservices in these namespaces only", "namespaces", watched)
+	}
 
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
 	if secureMetrics {
@@ -63,7 +74,7 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "kubeship.apps.kubeship.dev",
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  controllers.CacheOptions(watched...),
 	})
 	if err != nil {
 		log.Error(err, "creating manager")

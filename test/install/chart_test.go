@@ -262,7 +262,7 @@ func TestChartValues(t *testing.T) {
 		},
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			var args []string
+			args := make([]string, 0, 2*len(tc.set))
 			for _, s := range tc.set {
 				args = append(args, "--set", s)
 			}

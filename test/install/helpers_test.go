@@ -77,8 +77,8 @@ const (
 // what it prints.
 func render(t *testing.T, args ...string) []*unstructured.Unstructured {
 	t.Helper()
-	base := []string{"template", releaseName, repoPath("dist", "chart"), "--namespace", releaseNamespace}
-	return parse(t, run(t, nil, helmBinary(t), append(base, args...)...))
+	cmd := append([]string{"template", releaseName, repoPath("dist", "chart"), "--namespace", releaseNamespace}, args...)
+	return parse(t, run(t, nil, helmBinary(t), cmd...))
 }
 
 // parse reads a multi-document YAML manifest as the API server would (integers stay

@@ -17,7 +17,11 @@ BUILD_DATE := $(BUILD_DATE)
 VERSION_PKG := github.com/kubeship/kubeship/internal/version
 LDFLAGS ?= -X $(VERSION_PKG).version=$(VERSION) -X $(VERSION_PKG).commit=$(GIT_COMMIT) -X $(VERSION_PKG).date=$(BUILD_DATE)
 
+# The image `make image`, `make docker-build` and `make deploy` build or use.
 IMG ?= ghcr.io/kubeship/kubeship:$(VERSION)
+# The release image that the committed dist/install.yaml and the chart's appVersion name:
+# a fixed tag, so the committed installer does not change with every commit.
+RELEASE_IMG ?= ghcr.io/kubeship/kubeship:v0.2.0
 # `make image`: platforms of the multi-platform index, and where the image is written.
 PLATFORMS ?= linux/amd64,linux/arm64
 IMAGE_DIR ?= dist/image
@@ -26,6 +30,13 @@ LOCALBIN ?= $(CURDIR)/bin
 CONTROLLER_GEN ?= $(LOCALBIN)/controller-gen
 GOLANGCI_LINT_VERSION ?= v2.15.0
 GOLANGCI_LINT ?= $(LOCALBIN)/golangci-lint
+HELM_VERSION ?= v3.22.0
+HELM ?= $(LOCALBIN)/helm
+# The Kubernetes version Helm assumes without a cluster (helm template, helm lint), as
+# Helm's own build sets it from its client-go (v0.37 -> 1.37).
+HELM_K8S_MINOR ?= 37
+HELM_LDFLAGS = -s -w -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
+	$(foreach p,pkg/lint/rules pkg/chartutil,-X helm.sh/helm/v3/$(p).k8sVersionMajor=1 -X helm.sh/helm/v3/$(p).k8sVersionMinor=$(HELM_K8S_MINOR))
 KUBECTL ?= kubectl
 GO_TEST_FLAGS ?= -count=1
 
@@ -81,13 +92,13 @@ envtest: ## Build (or reuse) kube-apiserver and etcd from source for envtest.
 test: test-unit test-e2e ## Run every test: unit and envtest, then end-to-end on the local cluster.
 
 .PHONY: test-unit
-test-unit: manifests generate vet envtest ## Run unit and envtest tests against the kube-apiserver built from source.
-	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test $(GO_TEST_FLAGS) ./...
+test-unit: manifests generate vet envtest helm ## Run unit and envtest tests against the kube-apiserver built from source.
+	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
 
 .PHONY: test-e2e
-test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster.
-	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
+test-e2e: manifests cluster-binaries helm ## Run the end-to-end suite through kubectl against the local cluster.
+	HELM="$(HELM)" go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
 
 .PHONY: bench
 bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then convergence at scale (local cluster).
@@ -133,12 +144,31 @@ uninstall: manifests ## Remove the CRDs (and with them every Microservice!) from
 
 .PHONY: deploy
 deploy: manifests ## Deploy the operator to the cluster in KUBECONFIG (image $(IMG)).
-	cd config/manager && $(KUBECTL) kustomize . >/dev/null
-	$(KUBECTL) kustomize config/default | sed 's|controller:latest|$(IMG)|' | $(KUBECTL) apply --server-side -f -
+	hack/build-installer.sh "$(IMG)" - | $(KUBECTL) apply --server-side -f -
 
 .PHONY: undeploy
-undeploy: ## Remove the operator from the cluster.
-	$(KUBECTL) kustomize config/default | $(KUBECTL) delete --ignore-not-found -f -
+undeploy: ## Remove the operator (and its CRDs, with every Microservice!) from the cluster.
+	hack/build-installer.sh "$(IMG)" - | $(KUBECTL) delete --ignore-not-found -f -
+
+##@ Distribution
+
+INSTALLER ?= dist/install.yaml
+
+.PHONY: build-installer
+build-installer: manifests installer ## Write dist/install.yaml (config/default with image $(RELEASE_IMG)): one file for kubectl apply.
+
+# installer writes $(INSTALLER) from config/ as it is (no generators run); the install
+# tests call it with INSTALLER=- to check that dist/install.yaml is up to date.
+.PHONY: installer
+installer:
+	hack/build-installer.sh "$(RELEASE_IMG)" "$(INSTALLER)"
+
+.PHONY: chart-crds
+chart-crds: manifests ## Generate the Helm chart's CRD and manager ClusterRole templates from config/ (dist/chart/templates/).
+	go run ./hack/chartgen -crds config/crd/bases -role config/rbac/role.yaml -out dist/chart/templates
+
+.PHONY: dist
+dist: build-installer chart-crds ## Regenerate everything under dist/ (the installer and the chart's generated templates).
 
 include hack/cluster.mk
 
@@ -153,3 +183,8 @@ $(CONTROLLER_GEN):
 golangci-lint: $(GOLANGCI_LINT) ## Install golangci-lint into ./bin (built from the Go module proxy).
 $(GOLANGCI_LINT):
 	GOBIN=$(LOCALBIN) go install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@$(GOLANGCI_LINT_VERSION)
+
+.PHONY: helm
+helm: $(HELM) ## Install the Helm CLI into ./bin (built from the Go module proxy; several minutes cold on 2 cores).
+$(HELM):
+	GOBIN=$(LOCALBIN) go install -ldflags "$(HELM_LDFLAGS)" helm.sh/helm/v3/cmd/helm@$(HELM_VERSION)

@@ -30,6 +30,7 @@ func main() {
 		leaderElect   bool
 		secureMetrics bool
 		enableHTTP2   bool
+		watchNS       string
 		ctl           controllers.Options
 	)
 	showVersion := flag.Bool("version", false, "Print the version, commit, build date and Go version, then exit.")
@@ -48,6 +49,8 @@ func main() {
 		"Microservice passes that may talk to one DatabaseServer at once; keep it below --microservice-concurrency so a stalled server cannot hold every worker.")
 	flag.DurationVar(&ctl.ReconcileTimeout, "reconcile-timeout", 0,
 		"Deadline of each reconcile pass; 0 means the larger of 1m and four times --database-timeout.")
+	flag.StringVar(&watchNS, "watch-namespaces", "",
+		"Namespaces whose Microservices (and their children) the manager watches, comma-separated; empty watches all. DatabaseServers are cluster-wide either way.")
 	opts := zap.Options{}
 	opts.BindFlags(flag.CommandLine)
 	flag.Parse()
@@ -57,6 +60,14 @@ func main() {
 	}
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
+	watched, err := controllers.ParseNamespaces(watchNS)
+	if err != nil {
+		log.Error(err, "reading --watch-namespaces")
+		os.Exit(1)
+	}
+	if len(watched) > 0 {
+		log.Info("watching Microservices in these namespaces only", "namespaces", watched)
+	}
 
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
 	if secureMetrics {
@@ -72,7 +83,7 @@ func main() {
 		HealthProbeBindAddress: probeAddr,
 		LeaderElection:         leaderElect,
 		LeaderElectionID:       "kubeship.apps.kubeship.dev",
-		Cache:                  controllers.CacheOptions(),
+		Cache:                  controllers.CacheOptions(watched...),
 	})
 	if err != nil {
 		log.Error(err, "creating manager")

@@ -3,33 +3,10 @@ package controllers
 import (
 	"fmt"
 
-	appsv1 "k8s.io/api/apps/v1"
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
-	policyv1 "k8s.io/api/policy/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
-
-	"github.com/kubeship/kubeship/controllers/resources"
 )
-
-// CacheOptions restricts the manager's informers for child kinds to objects kubeship
-// manages, so memory grows with the number of Microservices, not with the cluster.
-func CacheOptions() cache.Options {
-	managed := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedByKubeship})
-	byObject := map[client.Object]cache.ByObject{}
-	for _, obj := range []client.Object{
-		&appsv1.Deployment{}, &corev1.Service{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
-		&corev1.Secret{}, &appsv1.StatefulSet{}, &networkingv1.NetworkPolicy{}, &corev1.PersistentVolumeClaim{},
-	} {
-		byObject[obj] = cache.ByObject{Label: managed}
-	}
-	return cache.Options{ByObject: byObject}
-}
 
 // SetupWithManager registers every kubeship controller with mgr. connect opens admin
 // connections to DatabaseServers (dbadmin.Connect outside tests); opts' zero fields take

@@ -16,6 +16,7 @@ import (
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/utils/ptr"
+	"k8s.io/client-go/rest"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
@@ -39,6 +40,8 @@ var (
 	nsCounter  atomic.Int64
 	// metricsAddr is where the manager serves metrics (plain HTTP in tests).
 	metricsAddr string
+	// restConfig reaches the envtest API server, for tests that build their own cache.
+	restConfig *rest.Config
 	// testOptions configure the test manager's controllers; passes counts their passes.
 	// ReconcileTimeout differs from the default so a test can tell it reached the passes.
 	testOptions = Options{OperatorNamespace: "kubeship-test-operator", ReconcileTimeout: 45 * time.Second, onReconcile: passes.add}
@@ -58,6 +61,7 @@ func TestMain(m *testing.M) {
 		ErrorIfCRDPathMissing: true,
 	}
 	cfg, err := env.Start()
+	restConfig = cfg
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "starting envtest:", err)
 		os.Exit(1)

@@ -17,9 +17,12 @@ import (
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
-// managerProcess is the kubeship manager binary, run as its own process.
+// managerProcess is the kubeship manager binary, run as its own process with the
+// installer's ServiceAccount token (managerKubeconfig).
 type managerProcess struct {
 	binary, logPath string
+	// args are flags added to those start always passes.
+	args            []string
 	metrics, probes string
 	cmd             *exec.Cmd
 	exited          chan error
@@ -35,7 +38,18 @@ func buildManager(dir string) (*managerProcess, error) {
 	return &managerProcess{binary: bin, logPath: filepath.Join(dir, "manager.log")}, nil
 }
 
-// start runs the manager and waits until it reports ready.
+// another is a second process of m's binary, logging to its own file name (next to
+// m's log) and run with the extra flags args.
+func (m *managerProcess) another(name string, args ...string) *managerProcess {
+	return &managerProcess{
+		binary:  m.binary,
+		logPath: filepath.Join(filepath.Dir(m.logPath), name+".log"),
+		args:    args,
+	}
+}
+
+// start runs the manager and waits until it reports ready (a follower waiting for
+// the leader-election Lease is ready too).
 func (m *managerProcess) start() error {
 	var err error
 	if m.metrics, err = testdb.FreeAddress(); err != nil {
@@ -48,9 +62,10 @@ func (m *managerProcess) start() error {
 	if err != nil {
 		return err
 	}
-	m.cmd = exec.Command(m.binary, "--metrics-bind-address="+m.metrics, "--metrics-secure=false",
-		"--health-probe-bind-address="+m.probes)
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	args := append([]string{"--metrics-bind-address=" + m.metrics, "--metrics-secure=false",
+		"--health-probe-bind-address=" + m.probes, "--operator-namespace=" + operatorNamespace}, m.args...)
+	m.cmd = exec.Command(m.binary, args...)
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
 		return err
@@ -81,6 +96,29 @@ func (m *managerProcess) stop() error {
 		return nil
 	}
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	return m.wait()
+}
+
+// kill sends SIGKILL, as a node failure or an OOM kill would, and waits for the exit.
+func (m *managerProcess) kill() {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return
+	}
+	_ = m.cmd.Process.Kill()
+	<-m.exited
+	m.cmd = nil
+}
+
+// signal sends sig without waiting; stop or wait collect the exit.
+func (m *managerProcess) signal(sig syscall.Signal) error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return fmt.Errorf("manager %s is not running", m.logPath)
+	}
+	return m.cmd.Process.Signal(sig)
+}
+
+// wait returns the exit of a manager that was told to stop, killing it after 30s.
+func (m *managerProcess) wait() error {
 	select {
 	case err := <-m.exited:
 		m.cmd = nil

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"testing"
 	"time"
 
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -126,4 +127,38 @@ func tokenExpiry(token string) (time.Time, error) {
 		return time.Time{}, fmt.Errorf("decoding the token: %w", err)
 	}
 	return time.Unix(claims.Exp, 0), nil
+}
+
+// asManager runs kubectl with the manager's ServiceAccount kubeconfig.
+func asManager(args ...string) (string, error) {
+	return kubectl(append([]string{"--kubeconfig=" + managerKubeconfig}, args...)...)
+}
+
+// The suite's managers are the installer's ServiceAccount, not cluster-admin: every
+// other test passing proves its RBAC is enough for what they do.
+func TestManagerRunsAsInstallerServiceAccount(t *testing.T) {
+	who, err := asManager("auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "system:serviceaccount:" + operatorNamespace + ":" + serviceAccountName; who != want {
+		t.Fatalf("the manager authenticates as %q, want %q", who, want)
+	}
+	for _, check := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"*", "*"}, "no"},
+		{[]string{"delete", "deployments", "-A"}, "no"},
+		{[]string{"update", "microservices.apps.kubeship.dev", "-A"}, "no"},
+		{[]string{"create", "leases.coordination.k8s.io", "-n", operatorNamespace}, "yes"},
+		{[]string{"create", "leases.coordination.k8s.io", "-n", "default"}, "no"},
+		{[]string{"patch", "deployments.apps", "-A"}, "yes"},
+	} {
+		// can-i exits 1 for "no"; its answer is on stdout either way.
+		out, _ := asManager(append([]string{"auth", "can-i"}, check.args...)...)
+		if got := strings.TrimSpace(out); got != check.want {
+			t.Errorf("can the manager %v? %q, want %q", check.args, got, check.want)
+		}
+	}
 }

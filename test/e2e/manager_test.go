@@ -105,7 +105,7 @@ func (m *managerProcess) kill() {
 		return
 	}
 	_ = m.cmd.Process.Kill()
-	<-m.exited
+	_ = <-m.exited // killed: the exit status says only that
 	m.cmd = nil
 }
 

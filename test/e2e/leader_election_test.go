@@ -162,7 +162,7 @@ func takeOver(t *testing.T, g *WithT, leader, follower *managerProcess, sig sysc
 		Should(BeNumerically(">", 0), "the follower never reconciled after %s of the leader", sig)
 	h.replay = time.Since(sent)
 	if sig == syscall.SIGKILL {
-		leader.kill() // collects the exit
+		g.Expect(leader.kill()).To(MatchError(ContainSubstring("killed")), "the leader exited before SIGKILL")
 	} else {
 		g.Expect(leader.wait()).To(Succeed(), "the leader did not exit cleanly on SIGTERM")
 	}

@@ -99,14 +99,16 @@ func (m *managerProcess) stop() error {
 	return m.wait()
 }
 
-// kill sends SIGKILL, as a node failure or an OOM kill would, and waits for the exit.
-func (m *managerProcess) kill() {
+// kill sends SIGKILL, as a node failure or an OOM kill would, and returns the exit
+// ("signal: killed" unless the process had already exited).
+func (m *managerProcess) kill() error {
 	if m.cmd == nil || m.cmd.Process == nil {
-		return
+		return nil
 	}
 	_ = m.cmd.Process.Kill()
-	_ = <-m.exited // killed: the exit status says only that
+	err := <-m.exited
 	m.cmd = nil
+	return err
 }
 
 // signal sends sig without waiting; stop or wait collect the exit.

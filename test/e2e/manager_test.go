@@ -63,9 +63,11 @@ func (m *managerProcess) start() error {
 		return err
 	}
 	args := append([]string{"--metrics-bind-address=" + m.metrics, "--metrics-secure=false",
-		"--health-probe-bind-address=" + m.probes, "--operator-namespace=" + operatorNamespace}, m.args...)
+		"--health-probe-bind-address=" + m.probes}, m.args...)
 	m.cmd = exec.Command(m.binary, args...)
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig)
+	// POD_NAMESPACE as the installer's Deployment sets it (the operator namespace), and
+	// not a flag, which a manager built from an older commit may not know.
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig, "POD_NAMESPACE="+operatorNamespace)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
 		return err

@@ -21,6 +21,15 @@ type grant struct{ group, resource, verb string }
 // the request. "Informer" means the manager's cache, which lists and watches the kind;
 // reads through that cache send no get. A direct get is one through the manager's
 // API reader (mgr.GetAPIReader) or a plain client.
+//
+// Evidence beyond the code: the whole e2e suite runs the manager with this role's
+// ServiceAccount token, and an audited run of it (kube-apiserver audit log, 2026-12-02)
+// saw no request denied. It saw create only as patch: Server-Side Apply of a new object
+// is one PATCH, which the API server also authorizes as create (checked: an identity
+// with patch but no create gets Forbidden). It saw list only as watch: client-go's
+// informers stream their initial list (WatchListClient); list stays for servers and
+// clients without it. Grants it did not see are on paths the suite does not take
+// (claim growth, HPA/PDB removal, finalizers under OwnerReferencesPermissionEnforcement).
 var managerGrants = map[grant]string{
 	{"", "namespaces", "get"}:   "main.go leaderElection.checkNamespace reads the Lease's namespace",
 	{"", "namespaces", "list"}:  "informer: MicroserviceReconciler watches Namespaces (allowedNamespaces)",

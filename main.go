@@ -27,7 +27,7 @@ func main() {
 	var (
 		metricsAddr   string
 		probeAddr     string
-		leaderElect   bool
+		leader        leaderElection
 		secureMetrics bool
 		enableHTTP2   bool
 		watchNS       string
@@ -36,7 +36,7 @@ func main() {
 	showVersion := flag.Bool("version", false, "Print the version, commit, build date and Go version, then exit.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probe endpoint binds to.")
-	flag.BoolVar(&leaderElect, "leader-elect", false, "Enable leader election, so only one manager replica is active.")
+	leader.bind(flag.CommandLine)
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
 	flag.StringVar(&ctl.OperatorNamespace, "operator-namespace", controllers.DefaultOperatorNamespace(),
@@ -68,6 +68,10 @@ func main() {
 	if len(watched) > 0 {
 		log.Info("watching Microservices in these namespaces only", "namespaces", watched)
 	}
+	if err := leader.validate(); err != nil {
+		log.Error(err, "invalid flags")
+		os.Exit(2)
+	}
 
 	metricsOpts := metricsserver.Options{BindAddress: metricsAddr, SecureServing: secureMetrics}
 	if secureMetrics {
@@ -77,14 +81,20 @@ func main() {
 		metricsOpts.TLSOpts = []func(*tls.Config){func(c *tls.Config) { c.NextProtos = []string{"http/1.1"} }}
 	}
 
-	mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), ctrl.Options{
+	cfg := ctrl.GetConfigOrDie()
+	mgrOpts := ctrl.Options{
 		Scheme:                 newScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
-		LeaderElection:         leaderElect,
-		LeaderElectionID:       "kubeship.apps.kubeship.dev",
 		Cache:                  controllers.CacheOptions(watched...),
-	})
+	}
+	leader.apply(&mgrOpts, ctl.OperatorNamespace)
+	ctx := ctrl.SetupSignalHandler()
+	if err := leader.checkNamespace(ctx, cfg, ctl.OperatorNamespace); err != nil {
+		log.Error(err, "checking leader election")
+		os.Exit(1)
+	}
+	mgr, err := ctrl.NewManager(cfg, mgrOpts)
 	if err != nil {
 		log.Error(err, "creating manager")
 		os.Exit(1)
@@ -102,7 +112,9 @@ func main() {
 		os.Exit(1)
 	}
 	log.Info("starting manager", "version", version.Get().Version, "commit", version.Get().Commit)
-	if err := mgr.Start(ctrl.SetupSignalHandler()); err != nil {
+	// Nothing may run after Start returns: the Lease is released on the way out
+	// (LeaderElectionReleaseOnCancel), so another replica may already lead.
+	if err := mgr.Start(ctx); err != nil {
 		log.Error(err, "running manager")
 		os.Exit(1)
 	}

@@ -33,8 +33,8 @@ type DatabaseServerReconciler struct {
 	Admins serverConnector
 }
 
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=list;watch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers/status,verbs=patch
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 
 // Reconcile logs in with the admin credentials and records the outcome in Ready.

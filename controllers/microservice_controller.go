@@ -39,12 +39,16 @@ type MicroserviceReconciler struct {
 	Recorder events.EventRecorder
 }
 
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices,verbs=get;list;watch;patch
+// Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
+// cache, which lists and watches; get only where a read bypasses it (getChild's
+// APIReader for children; main.go's check of the leader-election namespace); create
+// because Server-Side Apply of a new object is authorized as create.
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices,verbs=list;watch;patch
 // +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/finalizers,verbs=update
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=databaseservers,verbs=list;watch
 // +kubebuilder:rbac:groups="",resources=namespaces,verbs=get;list;watch
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
-// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=apps.kubeship.dev,resources=microservices/status,verbs=patch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=services,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
@@ -52,7 +56,7 @@ type MicroserviceReconciler struct {
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;watch;patch
 
 // Reconcile runs one pass: read the Microservice, apply its children, write status once.
 func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {

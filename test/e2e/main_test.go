@@ -6,12 +6,14 @@
 package e2e
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
@@ -56,6 +58,14 @@ func run(m *testing.M) int {
 		return fail("temp dir: %v", err)
 	}
 	defer os.RemoveAll(dir)
+	// The manager runs with the installer's ServiceAccount, so the suite proves that
+	// config/rbac grants enough.
+	if err := installRBAC(dir); err != nil {
+		return fail("installing the installer's namespace and RBAC: %v", err)
+	}
+	if managerKubeconfig, err = writeManagerKubeconfig(dir, suiteLifetime()); err != nil {
+		return fail("writing the manager's ServiceAccount kubeconfig: %v", err)
+	}
 	manager, err = buildManager(dir)
 	if err != nil {
 		return fail("building the manager: %v", err)
@@ -69,6 +79,21 @@ func run(m *testing.M) int {
 		}
 	}()
 	return m.Run()
+}
+
+// suiteLifetime is how long the suite may run: its -timeout (go test's default 10m
+// when unset), plus a margin for the cleanup after a timeout.
+func suiteLifetime() time.Duration {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	timeout := 10 * time.Minute
+	if f := flag.Lookup("test.timeout"); f != nil {
+		if d, err := time.ParseDuration(f.Value.String()); err == nil && d > 0 {
+			timeout = d
+		}
+	}
+	return timeout + 10*time.Minute
 }
 
 func fail(format string, args ...any) int {

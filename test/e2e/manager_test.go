@@ -14,9 +14,12 @@ import (
 	"github.com/kubeship/kubeship/internal/testdb"
 )
 
-// managerProcess is the kubeship manager binary, run as its own process.
+// managerProcess is the kubeship manager binary, run as its own process with the
+// installer's ServiceAccount token (managerKubeconfig).
 type managerProcess struct {
 	binary, logPath string
+	// args are flags added to those start always passes.
+	args            []string
 	metrics, probes string
 	cmd             *exec.Cmd
 	exited          chan error
@@ -32,7 +35,18 @@ func buildManager(dir string) (*managerProcess, error) {
 	return &managerProcess{binary: bin, logPath: filepath.Join(dir, "manager.log")}, nil
 }
 
-// start runs the manager and waits until it reports ready.
+// another is a second process of m's binary, logging to its own file name (next to
+// m's log) and run with the extra flags args.
+func (m *managerProcess) another(name string, args ...string) *managerProcess {
+	return &managerProcess{
+		binary:  m.binary,
+		logPath: filepath.Join(filepath.Dir(m.logPath), name+".log"),
+		args:    args,
+	}
+}
+
+// start runs the manager and waits until it reports ready (a follower waiting for
+// the leader-election Lease is ready too).
 func (m *managerProcess) start() error {
 	var err error
 	if m.metrics, err = testdb.FreeAddress(); err != nil {
@@ -45,9 +59,12 @@ func (m *managerProcess) start() error {
 	if err != nil {
 		return err
 	}
-	m.cmd = exec.Command(m.binary, "--metrics-bind-address="+m.metrics, "--metrics-secure=false",
-		"--health-probe-bind-address="+m.probes)
-	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	args := append([]string{"--metrics-bind-address=" + m.metrics, "--metrics-secure=false",
+		"--health-probe-bind-address=" + m.probes}, m.args...)
+	m.cmd = exec.Command(m.binary, args...)
+	// POD_NAMESPACE as the installer's Deployment sets it (the operator namespace), and
+	// not a flag, which a manager built from an older commit may not know.
+	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig, "POD_NAMESPACE="+operatorNamespace)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
 	if err := m.cmd.Start(); err != nil {
 		return err
@@ -78,6 +95,31 @@ func (m *managerProcess) stop() error {
 		return nil
 	}
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	return m.wait()
+}
+
+// kill sends SIGKILL, as a node failure or an OOM kill would, and returns the exit
+// ("signal: killed" unless the process had already exited).
+func (m *managerProcess) kill() error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return nil
+	}
+	_ = m.cmd.Process.Kill()
+	err := <-m.exited
+	m.cmd = nil
+	return err
+}
+
+// signal sends sig without waiting; stop or wait collect the exit.
+func (m *managerProcess) signal(sig syscall.Signal) error {
+	if m.cmd == nil || m.cmd.Process == nil {
+		return fmt.Errorf("manager %s is not running", m.logPath)
+	}
+	return m.cmd.Process.Signal(sig)
+}
+
+// wait returns the exit of a manager that was told to stop, killing it after 30s.
+func (m *managerProcess) wait() error {
 	select {
 	case err := <-m.exited:
 		m.cmd = nil

@@ -84,8 +84,9 @@ func firstReleaseServices(t *testing.T, path string) []*v1alpha1.Microservice {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []*v1alpha1.Microservice
-	for _, doc := range bytes.Split(raw, []byte("\n---\n")) {
+	docs := bytes.Split(raw, []byte("\n---\n"))
+	out := make([]*v1alpha1.Microservice, 0, len(docs))
+	for _, doc := range docs {
 		ms := &v1alpha1.Microservice{}
 		if err := yaml.UnmarshalStrict(doc, ms); err != nil {
 			t.Fatalf("%s: %v", path, err)

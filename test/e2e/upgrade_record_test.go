@@ -61,7 +61,7 @@ func recordWorkloads(t *testing.T, ns string) map[string]objectRecord {
 		var list struct {
 			Items []liveObject `json:"items"`
 		}
-		out := mustKubectl(t, append([]string{"get", "-n", ns, "-o", "json"}, args...)...)
+		out := mustKubectl(t, append([]string{"get", "-n", ns, "-o", "json", "--show-managed-fields"}, args...)...)
 		if err := json.Unmarshal([]byte(out), &list); err != nil {
 			t.Fatalf("reading kubectl get %v: %v", args, err)
 		}

@@ -107,6 +107,10 @@ func TestUpgradeFromFirstRelease(t *testing.T) {
 	// With kubeship stopped, this is what the first release left.
 	before := recordWorkloads(t, ns)
 	t.Logf("recorded under %s: %v", baselineCommit, countKinds(before))
+	for _, key := range []string{"Deployment/checkout", "Secret/ledger-db", "Microservice/ledger"} {
+		t.Logf("field managers of %s: %v", key, before[key].Managers)
+	}
+	g.Expect(before["Deployment/web"].Managers).To(gomega.ContainElement("kubeship Apply"), "managedFields were read")
 	for _, key := range []string{"Deployment/web", "PodDisruptionBudget/web", "HorizontalPodAutoscaler/checkout", "StatefulSet/orders-db",
 		"PersistentVolumeClaim/data-orders-db-0", "Secret/orders-db", "Secret/ledger-db"} {
 		g.Expect(before).To(gomega.HaveKey(key), "the first release made no %s", key)

@@ -62,7 +62,7 @@ test-unit: manifests generate vet envtest ## Run unit and envtest tests against 
 
 .PHONY: test-e2e
 test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster.
-	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
+	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v -p 1 ./test/e2e/ ./test/cluster/
 
 .PHONY: bench
 bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then convergence at scale (local cluster).

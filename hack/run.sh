@@ -49,17 +49,14 @@ manager_flags=()
 # sample's port. Its admin Secret's namespace is passed to the manager as its operator
 # namespace, where admin Secrets need no label.
 shared_database() {
-  local port dir ns secret label value
-  port=$("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o 'jsonpath={.spec.port}')
+  local label=kubeship.dev/databases port ns secret value dir
+  read -r port ns secret value < <("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o \
+    "jsonpath={.spec.port} {.spec.adminSecretRef.namespace} {.spec.adminSecretRef.name} {.spec.allowedNamespaces.matchLabels.${label//./\\.}}")
   echo ">> starting the local PostgreSQL for shared databases on 127.0.0.1:$port" >&2
   if ! dir=$(hack/cluster.sh postgres "$port"); then
     echo ">> no local PostgreSQL: the shared-database samples will not become Ready (see above)" >&2
     return 0
   fi
-  ns=$("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o 'jsonpath={.spec.adminSecretRef.namespace}')
-  secret=$("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o 'jsonpath={.spec.adminSecretRef.name}')
-  label=kubeship.dev/databases
-  value=$("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o "jsonpath={.spec.allowedNamespaces.matchLabels.${label//./\\.}}")
   "$KUBECTL" create namespace "$ns" --dry-run=client -o yaml | "$KUBECTL" apply -f - >/dev/null
   "$KUBECTL" create secret generic "$secret" -n "$ns" \
     --from-file=username="$dir/username" --from-file=password="$dir/password" \

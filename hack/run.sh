@@ -51,7 +51,7 @@ manager_flags=()
 shared_database() {
   local label=kubeship.dev/databases port ns secret value dir
   read -r port ns secret value < <("$KUBECTL" create --dry-run=client -f "$SHARED_SAMPLE" -o \
-    "jsonpath={.spec.port} {.spec.adminSecretRef.namespace} {.spec.adminSecretRef.name} {.spec.allowedNamespaces.matchLabels.${label//./\\.}}")
+    "jsonpath={.spec.port} {.spec.adminSecretRef.namespace} {.spec.adminSecretRef.name} {.spec.allowedNamespaces.matchLabels.${label//./\\.}}{\"\\n\"}")
   echo ">> starting the local PostgreSQL for shared databases on 127.0.0.1:$port" >&2
   if ! dir=$(hack/cluster.sh postgres "$port"); then
     echo ">> no local PostgreSQL: the shared-database samples will not become Ready (see above)" >&2
@@ -81,4 +81,8 @@ if $local_cluster; then shared_database; fi
   echo
 } >&2
 
-exec go run . --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=0 "${manager_flags[@]}" "$@"
+# Built, then exec'ed: under `go run` the go command would sit between Ctrl-C and the
+# manager and exit 1 after the manager's clean shutdown.
+echo ">> building the manager" >&2
+go build -o bin/manager .
+exec bin/manager --health-probe-bind-address=127.0.0.1:8081 --metrics-bind-address=0 "${manager_flags[@]}" "$@"

@@ -23,10 +23,15 @@ import (
 func TestMakeRunMakesEverySampleReady(t *testing.T) {
 	g := NewWithT(t)
 	c := newLocalCluster(t)
-	run, logs := startRun(t, c)
+	run, logs, exited := startRun(t, c)
 
 	// Registered by run.sh before any sample is applied.
 	g.Eventually(func() error {
+		select {
+		case err := <-exited:
+			return StopTrying(fmt.Sprintf("hack/run.sh exited (%v)", err))
+		default:
+		}
 		_, err := c.kubectl("get", "databaseserver", "shared-pg")
 		return err
 	}).WithTimeout(5*time.Minute).WithPolling(time.Second).Should(Succeed(), func() string { return readFile(logs) })
@@ -48,8 +53,6 @@ func TestMakeRunMakesEverySampleReady(t *testing.T) {
 
 	// Ctrl-C reaches the whole foreground process group, as in a terminal.
 	g.Expect(syscall.Kill(-run.Process.Pid, syscall.SIGINT)).To(Succeed())
-	exited := make(chan error, 1)
-	go func() { exited <- run.Wait() }()
 	g.Eventually(exited).WithTimeout(30*time.Second).Should(Receive(BeNil()), func() string { return readFile(logs) })
 
 	server, err := filepath.EvalSymlinks(filepath.Join(c.dir, "postgres", "server"))
@@ -64,7 +67,8 @@ func TestMakeRunMakesEverySampleReady(t *testing.T) {
 
 // startRun starts hack/run.sh in its own process group with no reachable cluster in its
 // KUBECONFIG, so it starts the test's local cluster; its output goes to the returned file.
-func startRun(t *testing.T, c *localCluster) (*exec.Cmd, string) {
+// The channel receives its exit error.
+func startRun(t *testing.T, c *localCluster) (*exec.Cmd, string, <-chan error) {
 	t.Helper()
 	logs := filepath.Join(t.TempDir(), "run.log")
 	out, err := os.Create(logs)
@@ -80,14 +84,18 @@ func startRun(t *testing.T, c *localCluster) (*exec.Cmd, string) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	exited, done := make(chan error, 1), make(chan struct{})
+	go func() { err := cmd.Wait(); close(done); exited <- err }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil { // the test failed before Ctrl-C
+		select {
+		case <-done:
+		default: // the test failed before Ctrl-C
 			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			_ = cmd.Wait()
+			<-done
 		}
 		t.Logf("hack/run.sh output:\n%s", tail(readFile(logs), 40))
 	})
-	return cmd, logs
+	return cmd, logs, exited
 }
 
 // allReady checks that want Microservices and DatabaseServers exist, all with Ready=True.

@@ -61,7 +61,7 @@ test-unit: manifests generate vet envtest ## Run unit and envtest tests against 
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test $(GO_TEST_FLAGS) ./...
 
 .PHONY: test-e2e
-test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster.
+test-e2e: manifests cluster-binaries ## Run the end-to-end suite through kubectl against the local cluster, then test/cluster (down/up cycles, make run) on private clusters.
 	go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v -p 1 ./test/e2e/ ./test/cluster/
 
 .PHONY: bench

@@ -3,6 +3,11 @@
 package cluster
 
 import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,6 +35,18 @@ func TestDownUpCycles(t *testing.T) {
 		g.Expect(took).To(BeNumerically("<", upBound))
 		expectServing(g, c)
 	}
+
+	// A component that exits while the cluster runs (as metrics-server did when it started
+	// before kube-apiserver listened) is back, and serving, when `up` returns.
+	pid, err := os.ReadFile(filepath.Join(c.dir, "kwok", "clusters", "kubeship", "pids", "metrics-server.pid"))
+	g.Expect(err).NotTo(HaveOccurred())
+	n, err := strconv.Atoi(strings.TrimSpace(string(pid)))
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(syscall.Kill(n, syscall.SIGKILL)).To(Succeed())
+	g.Eventually(func() []string { return processesMentioning("/bin/metrics-server ") }).
+		WithTimeout(10 * time.Second).ShouldNot(ContainElement(HavePrefix(strconv.Itoa(n) + ":")))
+	t.Logf("up after metrics-server exited: %s", c.up().Round(100*time.Millisecond))
+	expectServing(g, c)
 }
 
 // expectServing checks /readyz, the nodes and the metrics API once `up` has returned.

@@ -97,8 +97,8 @@ test-unit: manifests generate vet envtest helm ## Run unit and envtest tests aga
 	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
 
 .PHONY: test-e2e
-test-e2e: manifests cluster-binaries helm ## Run the end-to-end suite through kubectl against the local cluster.
-	HELM="$(HELM)" go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v ./test/e2e/
+test-e2e: manifests cluster-binaries helm ## Run the end-to-end suite through kubectl against the local cluster, then test/cluster (down/up cycles, make run) on private clusters.
+	HELM="$(HELM)" go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v -p 1 ./test/e2e/ ./test/cluster/
 
 .PHONY: bench
 bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then convergence at scale (local cluster).

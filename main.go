@@ -58,6 +58,7 @@ func main() {
 		fmt.Print(version.Get())
 		return
 	}
+	chooseLogFormat(&opts, flag.CommandLine, stderrIsTerminal())
 	ctrl.SetLogger(zap.New(zap.UseFlagOptions(&opts)))
 	log := ctrl.Log.WithName("setup")
 	watched, err := controllers.ParseNamespaces(watchNS)

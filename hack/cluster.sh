@@ -9,11 +9,15 @@
 #   hack/cluster.sh kubeconfig  print the kubeconfig path
 #   hack/cluster.sh status      show whether it runs, its components and nodes
 #   hack/cluster.sh binaries    build the binaries it needs (cold: 10+ min; warm: <1 s)
+#   hack/cluster.sh postgres PORT  start (or find running) the local PostgreSQL on
+#                               127.0.0.1:PORT; prints the directory holding its admin
+#                               account (files username, password). `down` stops it too.
 #
 # All state lives under one directory, ${KUBESHIP_CLUSTER_DIR:-~/.cache/kubeship/cluster}:
 #   kwokctl.yaml   the generated kwokctl configuration
 #   kwok/          KWOK_WORKDIR: certificates, etcd data, logs, pids, kubeconfig
 #   volumes/       hostPath directories behind the pre-created PersistentVolumes
+#   postgres/      the local PostgreSQL for shared databases (hack/localdb), when started
 # The user's ~/.kube/config is never touched. Every component listens on 127.0.0.1.
 # Settings below apply when the cluster is created: after changing them, run `reset`.
 #
@@ -30,6 +34,7 @@ NAME=kubeship
 CLUSTER_STATE=$KWOK_WORKDIR/clusters/$NAME
 KUBECONFIG_PATH=$CLUSTER_STATE/kubeconfig.yaml
 CONFIG=$CLUSTER_DIR/kwokctl.yaml
+POSTGRES_DIR=$CLUSTER_DIR/postgres
 
 NODES=${KUBESHIP_CLUSTER_NODES:-3}
 # KWOK nodes accept any capacity; a small pod limit would silently cap benchmarks
@@ -82,13 +87,67 @@ alive() {
 # an unreaped zombie (or an unrelated process reusing the pid) as running. After an
 # unclean stop, drop the pid files that name no live process of this cluster.
 forget_dead_pids() {
+  local f
+  for f in $(dead_pid_files); do rm -f "$f"; done
+}
+
+# dead_pid_files prints the pid files that name no live process of this cluster.
+dead_pid_files() {
   local f pid live=" "
   for pid in $(leftover_pids); do alive "$pid" && live+="$pid "; done
   for f in "$CLUSTER_STATE"/pids/*.pid; do
     [[ -f "$f" ]] || continue
     pid=$(cat "$f")
-    [[ "$live" == *" $pid "* ]] || rm -f "$f"
+    [[ "$live" == *" $pid "* ]] || echo "$f"
   done
+}
+
+# kwokctl starts the components all at once and never restarts one that exits. One that
+# dials kube-apiserver before it listens may give up: metrics-server has panicked with
+# "connection refused", leaving `kubectl top` and autoscalers without metrics. So once the
+# API server serves, restart whatever is not running (kwokctl starts only the components
+# without a live pid), and make sure the metrics API answers.
+dead_components() {
+  local f
+  for f in $(dead_pid_files); do printf ' %s' "$(basename "$f" .pid)"; done
+}
+
+wait_apiserver() {
+  local i
+  for ((i = 0; i < 120; i++)); do running && return; sleep 0.5; done
+  echo "kube-apiserver does not answer /readyz; 'hack/cluster.sh reset' recreates the" \
+    "cluster (logs: $CLUSTER_STATE/logs)" >&2
+  exit 1
+}
+
+restart_dead_components() {
+  local attempt dead
+  for ((attempt = 1; attempt <= 3; attempt++)); do
+    wait_apiserver
+    dead=$(dead_components)
+    [[ -z "$dead" ]] && return
+    log "restarting the components that exited:$dead"
+    forget_dead_pids
+    kwokctl start cluster
+  done
+  echo "components keep exiting:$dead (logs: $CLUSTER_STATE/logs)" >&2; exit 1
+}
+
+# The metrics APIService turns Available once kube-apiserver reaches metrics-server.
+METRICS_APISERVICE=apiservice/v1beta1.metrics.k8s.io
+METRICS_WAIT=30s
+
+wait_metrics_api() {
+  local attempt pid
+  for ((attempt = 1; attempt <= 3; attempt++)); do
+    restart_dead_components
+    k wait --for=condition=Available "$METRICS_APISERVICE" --timeout="$METRICS_WAIT" >/dev/null 2>&1 && return
+    log "the metrics API is not Available after $METRICS_WAIT; restarting metrics-server"
+    pid=$(cat "$CLUSTER_STATE/pids/metrics-server.pid" 2>/dev/null) || pid=""
+    if [[ -n "$pid" ]] && grep -qx "$pid" <<<"$(leftover_pids)"; then kill -KILL "$pid"; fi
+    while [[ -n "$pid" ]] && alive "$pid"; do sleep 0.1; done
+  done
+  echo "the metrics API did not become Available (logs: $CLUSTER_STATE/logs)" >&2; exit 1
 }
 
 # write_config writes the kwokctl configuration to $1 (default: $CONFIG).
@@ -265,6 +324,21 @@ stale_config() {
   rm -f "$CONFIG.new"
 }
 
+# The local PostgreSQL is internal/testdb's server kept in $POSTGRES_DIR (hack/localdb):
+# the data stays across restarts, `down` stops it, `reset` wipes it.
+localdb() { (cd "$ROOT" && go run ./hack/localdb "$@"); }
+
+postgres_up() {
+  [[ "${1:-}" =~ ^[0-9]+$ ]] || { echo "usage: $0 postgres PORT" >&2; exit 2; }
+  localdb up --dir "$POSTGRES_DIR" --port "$1" >&2
+  echo "$POSTGRES_DIR"
+}
+
+postgres_down() {
+  [[ -e "$POSTGRES_DIR" ]] || return 0
+  localdb down --dir "$POSTGRES_DIR" "$@"
+}
+
 up() {
   local start=$SECONDS since; since=$(date +%s)
   if stale_config; then
@@ -276,6 +350,7 @@ up() {
     # Restarts any component that died (a no-op taking ~0.1 s otherwise), and hands
     # back volumes freed since, so repeated test runs on one cluster find the pool full.
     kwokctl start cluster
+    wait_metrics_api
     recycle_volumes
     echo "$KUBECONFIG_PATH"; return
   fi
@@ -283,26 +358,25 @@ up() {
   if [[ -d "$CLUSTER_STATE" ]]; then
     log "starting the existing cluster (state in $CLUSTER_DIR)"
     forget_dead_pids
-    kwokctl start cluster
     # kwokctl may return before kube-apiserver serves, or even with it down.
-    local i
-    for ((i = 0; i < 120; i++)); do running && break; sleep 0.5; done
-    running || { echo "cannot start the existing cluster; 'hack/cluster.sh reset'" \
-      "recreates it (logs: $CLUSTER_STATE/logs)" >&2; exit 1; }
+    kwokctl start cluster
   else
     log "creating cluster $NAME (state in $CLUSTER_DIR)"
     create_cluster
   fi
+  restart_dead_components
   # Both steps are idempotent, so a restarted cluster is topped up as well.
   create_nodes
   create_volumes
   recycle_volumes
   wait_usable "$since"
+  wait_metrics_api
   log "cluster $NAME is up in $((SECONDS - start))s"
   echo "$KUBECONFIG_PATH"
 }
 
 down() {
+  postgres_down
   # Remember the processes before kwokctl forgets them (it removes its pid files).
   local pids; pids=$(leftover_pids)
   release_node_leases
@@ -337,11 +411,13 @@ reset() {
 wipe() {
   local extra
   extra=$(find "$CLUSTER_DIR" -mindepth 1 -maxdepth 1 \
-    ! -name kwok ! -name volumes ! -name 'kwokctl.yaml*' 2>/dev/null || true)
+    ! -name kwok ! -name volumes ! -name postgres ! -name 'kwokctl.yaml*' 2>/dev/null || true)
   if [[ -n "$extra" ]]; then
     echo "refusing to wipe $CLUSTER_DIR: it holds files not made by $0:" >&2
     echo "$extra" >&2; exit 1
   fi
+  # The server's data may live outside $CLUSTER_DIR (see hack/localdb).
+  postgres_down --wipe
   rm -rf "$CLUSTER_DIR"
 }
 
@@ -363,5 +439,6 @@ case "${1:-}" in
   kubeconfig) echo "$KUBECONFIG_PATH" ;;
   status) status ;;
   binaries) binaries ;;
-  *) echo "usage: $0 up|down|reset|kubeconfig|status|binaries" >&2; exit 2 ;;
+  postgres) postgres_up "${2:-}" ;;
+  *) echo "usage: $0 up|down|reset|kubeconfig|status|binaries|postgres PORT" >&2; exit 2 ;;
 esac

@@ -74,30 +74,45 @@ func NewPostgres() (*Server, error) {
 func (bins pgBinaries) serverPath() string { return bins.postgres }
 
 func (bins pgBinaries) start(s *Server, acct account) error {
+	if err := bins.initDataDir(s, acct); err != nil {
+		return err
+	}
+	// No fsync: the data is thrown away. SIGQUIT (immediate shutdown) if the test binary dies.
+	launch, err := bins.launcher(s, acct, syscall.SIGQUIT,
+		"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off")
+	if err != nil {
+		return err
+	}
+	return s.startOnFreePort("postgres", launch, func(ctx context.Context) error { return pingPostgres(ctx, s) })
+}
+
+// initDataDir runs initdb on s.dir/data with s's admin account and password.
+func (bins pgBinaries) initDataDir(s *Server, acct account) error {
 	pwFile, data := filepath.Join(s.dir, "pwfile"), filepath.Join(s.dir, "data")
 	if err := acct.writeFile(pwFile, []byte(s.Password+"\n")); err != nil {
 		return err
 	}
-	// scram-sha-256 for every connection (local and host), as on a real server; no fsync,
-	// because the data is thrown away.
+	// scram-sha-256 for every connection (local and host), as on a real server.
 	err := runTool(acct, s.dir, 2*time.Minute, bins.initdb, "-D", data, "-U", s.User, "--pwfile="+pwFile,
 		"--auth=scram-sha-256", "--encoding=UTF8", "--locale=C", "--no-sync")
 	os.Remove(pwFile)
-	if err != nil {
-		return err
-	}
+	return err
+}
+
+// launcher writes a fresh certificate for s and returns what starts postgres on s.dir/data at
+// s.Port, listening on 127.0.0.1 only, with TLS. deathSignal (0: none) reaches the server when
+// the process that started it dies.
+func (bins pgBinaries) launcher(s *Server, acct account, deathSignal syscall.Signal, settings ...string) (func() (*process, error), error) {
 	certPath, keyPath, err := s.makeCerts(acct)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// SIGINT is PostgreSQL's fast shutdown; SIGQUIT (immediate) if the test binary dies.
-	launch := s.launcher(acct, syscall.SIGINT, syscall.SIGQUIT, bins.postgres, func() []string {
-		return []string{"-D", data, "-p", strconv.Itoa(s.Port),
+	// SIGINT is PostgreSQL's fast shutdown.
+	return s.launcher(acct, syscall.SIGINT, deathSignal, bins.postgres, func() []string {
+		return append([]string{"-D", filepath.Join(s.dir, "data"), "-p", strconv.Itoa(s.Port),
 			"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + s.dir,
-			"-c", "ssl=on", "-c", "ssl_cert_file=" + certPath, "-c", "ssl_key_file=" + keyPath,
-			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"}
-	})
-	return s.startOnFreePort("postgres", launch, func(ctx context.Context) error { return pingPostgres(ctx, s) })
+			"-c", "ssl=on", "-c", "ssl_cert_file=" + certPath, "-c", "ssl_key_file=" + keyPath}, settings...)
+	}), nil
 }
 
 // pingPostgres logs in as the admin over TCP.

@@ -51,6 +51,7 @@ type Server struct {
 
 	dir  string
 	proc *process
+	kept bool // KeepPostgres: it outlives us, Stop leaves it alone
 	stop sync.Once
 	err  error
 }
@@ -66,7 +67,11 @@ func (s *Server) RootCAs() *x509.CertPool {
 }
 
 // Stop shuts the server down and removes its data directory. It is safe to call more than once.
+// It does nothing on a server from KeepPostgres.
 func (s *Server) Stop() error {
+	if s.kept {
+		return nil
+	}
 	s.stop.Do(func() { s.err = stopAndRemove(s.proc, s.dir) })
 	return s.err
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"path/filepath"
@@ -174,11 +175,18 @@ func StopKept(dir string, wipe bool) error {
 // killing it after 30 s. A pid file naming some other process (left by a crash) is ignored.
 func stopPostmaster(data string) error {
 	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil // not running
 	}
+	if err != nil {
+		return fmt.Errorf("testdb: %w", err)
+	}
+	// A pid file left by a crash, or naming another process, means nothing runs here.
 	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
-	if err != nil || !isPostmasterOf(pid, data) {
+	if err != nil {
+		pid = 0
+	}
+	if pid <= 0 || !isPostmasterOf(pid, data) {
 		return nil
 	}
 	_ = syscall.Kill(pid, syscall.SIGINT)

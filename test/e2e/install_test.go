@@ -33,7 +33,7 @@ func TestInstallWithKubectl(t *testing.T) {
 	g := NewWithT(t)
 	installer := filepath.Join(repoRoot, "dist", "install.yaml")
 	mustKubectl(t, "apply", "--server-side", "-f", installer)
-	t.Cleanup(func() { uninstallKeepingCRDs(t, installer) })
+	t.Cleanup(func() { removeInstalledManager(t) })
 
 	enforce := mustKubectl(t, "get", "namespace", installerNamespace, "-o", `jsonpath={.metadata.labels.pod-security\.kubernetes\.io/enforce}`)
 	g.Expect(enforce).To(Equal("restricted"))
@@ -46,24 +46,14 @@ func TestInstallWithKubectl(t *testing.T) {
 	}
 }
 
-// uninstallKeepingCRDs deletes everything dist/install.yaml made but the CRDs (deleting
-// them would delete every Microservice of the suite) and waits for the namespace to go,
-// so a later test may install into it again.
-func uninstallKeepingCRDs(t *testing.T, installer string) {
-	raw, err := os.ReadFile(installer)
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	var keep []string
-	for _, doc := range strings.Split(string(raw), "\n---\n") {
-		if !strings.Contains(doc, "\nkind: CustomResourceDefinition\n") {
-			keep = append(keep, doc)
-		}
-	}
-	path := writeManifest(t, strings.Join(keep, "\n---\n"))
-	if _, err := kubectl("delete", "--ignore-not-found", "--wait=true", "--timeout=120s", "-f", path); err != nil {
-		t.Errorf("uninstalling: %v", err)
+// removeInstalledManager deletes the one object dist/install.yaml adds to what the suite
+// itself installed: the manager Deployment. The CRDs, the namespace, the ServiceAccount, the
+// RBAC, the metrics Service and the disruption budget are the suite's own (main_test.go
+// applied the same objects from config/default), and the suite's manager runs with that
+// ServiceAccount's token: deleting them would take its rights away mid-suite.
+func removeInstalledManager(t *testing.T) {
+	if _, err := kubectl("delete", "-n", installerNamespace, "--ignore-not-found", "--wait=true", "--timeout=120s", installerDeployment); err != nil {
+		t.Errorf("removing the installed manager: %v", err)
 	}
 }
 

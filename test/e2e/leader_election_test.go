@@ -93,9 +93,9 @@ func TestLeaderElection(t *testing.T) {
 	g.Expect(err).NotTo(HaveOccurred())
 	g.Expect(l.Spec.LeaseDurationSeconds).To(Equal(int(leaseDuration.Seconds())))
 
-	var figures []handover
+	figures := make([]handover, 0, 6)
 	replicas := 3
-	for round := 0; round < 6; round++ {
+	for round := range 6 {
 		sig := syscall.SIGTERM
 		// SIGTERM releases the Lease on the way out: the follower takes over at its next
 		// retry. SIGKILL releases nothing: the follower waits out the lease.

@@ -58,14 +58,7 @@ type handover struct {
 func TestLeaderElection(t *testing.T) {
 	g := NewWithT(t)
 	// The suite's manager runs without leader election and would reconcile alongside.
-	if err := manager.stop(); err != nil {
-		t.Fatalf("stopping the suite's manager: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := manager.start(); err != nil {
-			t.Errorf("restarting the suite's manager: %v", err)
-		}
-	})
+	pauseSuiteManager(t)
 	ns := newNamespace(t)
 	flags := []string{"--leader-elect", "--leader-election-namespace=" + operatorNamespace}
 	pair := []*managerProcess{manager.another("leader-a", flags...), manager.another("leader-b", flags...)}

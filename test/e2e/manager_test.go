@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/kubeship/kubeship/internal/testdb"
@@ -144,4 +145,22 @@ func (m *managerProcess) metric(name, selector string) (float64, error) {
 		return 0, fmt.Errorf("GET /metrics: %s", resp.Status)
 	}
 	return sumSamples(resp.Body, name, selector)
+}
+
+// pauseSuiteManager stops the suite's manager for a test that runs managers of its own
+// (one reconciler at a time), and starts it again when the test ends, unless the test
+// already did.
+func pauseSuiteManager(t *testing.T) {
+	t.Helper()
+	if err := manager.stop(); err != nil {
+		t.Fatalf("stopping the suite's manager: %v", err)
+	}
+	t.Cleanup(func() {
+		if manager.cmd != nil {
+			return
+		}
+		if err := manager.start(); err != nil {
+			t.Errorf("restarting the suite's manager: %v", err)
+		}
+	})
 }

@@ -20,14 +20,7 @@ import (
 func TestSecureMetrics(t *testing.T) {
 	g := NewWithT(t)
 	// One manager at a time reconciles; this one replaces the suite's for the test.
-	if err := manager.stop(); err != nil {
-		t.Fatalf("stopping the suite's manager: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := manager.start(); err != nil {
-			t.Errorf("restarting the suite's manager: %v", err)
-		}
-	})
+	pauseSuiteManager(t)
 	m := manager.another("secure-metrics", "--metrics-secure=true")
 	if err := m.start(); err != nil {
 		t.Fatal(err)

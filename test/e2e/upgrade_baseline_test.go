@@ -131,18 +131,12 @@ func startBaselineManager(t *testing.T, b baseline) *managerProcess {
 // shared manager runs again, so later tests find the suite as it was.
 func handOverSuiteManager(t *testing.T) {
 	t.Helper()
-	if err := manager.stop(); err != nil {
-		t.Fatalf("stopping the suite's manager: %v", err)
-	}
+	pauseSuiteManager(t)
+	// Cleanups run last-in first-out: the working tree's CRDs are back before the suite's
+	// manager restarts.
 	t.Cleanup(func() {
 		if err := installCRDs(filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
 			t.Errorf("reinstalling the working tree's CRDs: %v", err)
-		}
-		if manager.cmd != nil {
-			return
-		}
-		if err := manager.start(); err != nil {
-			t.Errorf("restarting the suite's manager: %v", err)
 		}
 	})
 }

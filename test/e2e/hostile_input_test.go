@@ -67,7 +67,7 @@ func readUpdateCases(t *testing.T) [][2]hostileCase {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pairs [][2]hostileCase
+	pairs := make([][2]hostileCase, 0, len(dirs))
 	for _, d := range dirs {
 		base := filepath.Join(hostileDir, "update", d.Name())
 		pairs = append(pairs, [2]hostileCase{

@@ -182,6 +182,7 @@ func TestHostileInput(t *testing.T) {
 			})
 		}
 	})
+	t.Run("long-names-on-real-servers", func(t *testing.T) { checkLongNamesOnRealServers(t, longNS) })
 	checkManagerNeverPanicked(t)
 }
 

@@ -160,6 +160,8 @@ func TestHostileInput(t *testing.T) {
 					t.Fatalf("%s was admitted over %s; want an error containing %q", after.path, before.path, after.expect)
 				}
 				gomega.NewWithT(t).Expect(err.Error()).To(gomega.ContainSubstring(after.expect))
+				// Gone before the next groups, whose quiet would otherwise include its passes.
+				mustKubectl(t, "delete", "-n", ns, "-f", before.path, "--wait=false")
 			})
 		}
 	})
@@ -182,6 +184,7 @@ func TestHostileInput(t *testing.T) {
 			})
 		}
 	})
+	t.Run("invalid-specs-cost-no-passes", func(t *testing.T) { checkNoFailingPasses(t, 4*time.Second) })
 	t.Run("long-names-on-real-servers", func(t *testing.T) { checkLongNamesOnRealServers(t, longNS) })
 	checkManagerNeverPanicked(t)
 }
@@ -254,4 +257,35 @@ func checkManagerNeverPanicked(t *testing.T) {
 	if strings.Contains(strings.ToLower(string(data)), "panic") {
 		t.Fatalf("the manager log %s mentions a panic", manager.logPath)
 	}
+}
+
+// checkNoFailingPasses holds that, with every Microservice either Ready or settled on
+// InvalidSpec, the manager runs no failing reconcile pass: the error counters stay put.
+func checkNoFailingPasses(t *testing.T, quiet time.Duration) {
+	t.Helper()
+	counters := func() (string, error) {
+		ours, err := manager.metric("kubeship_reconcile_errors_total", `controller="microservice"`)
+		if err != nil {
+			return "", err
+		}
+		runtime, err := manager.metric("controller_runtime_reconcile_errors_total", `controller="microservice"`)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("kubeship_reconcile_errors_total=%v controller_runtime_reconcile_errors_total=%v", ours, runtime), nil
+	}
+	before, err := counters()
+	if err != nil {
+		t.Fatal(err)
+	}
+	consistently(t, quiet, func() error {
+		now, err := counters()
+		if err != nil {
+			return err
+		}
+		if now != before {
+			return fmt.Errorf("failing passes after the specs settled: %s, was %s", now, before)
+		}
+		return nil
+	})
 }

@@ -70,6 +70,16 @@ func TestAdmissionRejectsInvalidMicroservices(t *testing.T) {
 			t.Fatalf("got %v, want a rejection naming metadata.name", err)
 		}
 	})
+	t.Run("name with dots", func(t *testing.T) {
+		// A valid object name, but not a valid Service name: refuse it at admission
+		// rather than report InvalidSpec after the fact.
+		u := manifest(t, ns, msHeader+"spec: {image: x}")
+		u.SetName("api.v2")
+		err := k8s.Create(context.Background(), u)
+		if err == nil || !strings.Contains(err.Error(), "metadata.name must be a DNS label") {
+			t.Fatalf("got %v, want a rejection naming metadata.name", err)
+		}
+	})
 }
 
 func TestAdmissionAcceptsEdgeCases(t *testing.T) {

@@ -1,6 +1,7 @@
 package resources
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode"
@@ -59,7 +60,7 @@ func fuzzMicroservice(t *testing.T, in fuzzInput) *v1alpha1.Microservice {
 	if in.flags&(1<<8) != 0 {
 		v := intstr.FromInt32(abs(in.spread) % 10)
 		if in.flags&(1<<9) != 0 {
-			v = intstr.FromString(string(rune('1'+abs(in.spread)%9)) + "0%")
+			v = intstr.FromString(fmt.Sprintf("%d0%%", 1+abs(in.spread)%9))
 		}
 		ms.Spec.DisruptionBudget = &v1alpha1.DisruptionBudgetSpec{MaxUnavailable: &v}
 	}

@@ -26,16 +26,19 @@ type fuzzInput struct {
 }
 
 // fuzzMicroservice turns fuzz input into a Microservice the CRD admits (metadata and every
-// schema and CEL rule of microservices.apps.kubeship.dev), mapping bytes onto the allowed
-// characters and ranges instead of skipping. Inputs the mapping cannot repair are skipped:
-// kubectl would be refused them, so no builder ever sees them.
+// schema and CEL rule of microservices.apps.kubeship.dev). Valid names are kept as they are;
+// other bytes are mapped onto the allowed characters and ranges instead of skipped. Inputs
+// the mapping cannot repair are skipped: kubectl would be refused them, so no builder ever
+// sees them.
 func fuzzMicroservice(t *testing.T, in fuzzInput) *v1alpha1.Microservice {
 	t.Helper()
-	ms := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{
-		Name:      mapName(in.name, 50, "abcdefghijklmnopqrstuvwxyz0123456789-."),
-		Namespace: mapName(in.namespace, 63, "abcdefghijklmnopqrstuvwxyz0123456789-"),
-		UID:       "uid-1",
-	}}
+	ms := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Name: in.name, Namespace: in.namespace, UID: "uid-1"}}
+	if len(ms.Name) > 50 || len(validation.IsDNS1123Subdomain(ms.Name)) > 0 {
+		ms.Name = mapName(in.name, 50, "abcdefghijklmnopqrstuvwxyz0123456789-.")
+	}
+	if len(validation.IsDNS1123Label(ms.Namespace)) > 0 {
+		ms.Namespace = mapName(in.namespace, 63, "abcdefghijklmnopqrstuvwxyz0123456789-")
+	}
 	if errs := append(validation.IsDNS1123Subdomain(ms.Name), validation.IsDNS1123Label(ms.Namespace)...); len(errs) > 0 {
 		t.Skipf("the API server refuses %s/%s: %v", ms.Namespace, ms.Name, errs)
 	}

@@ -13,13 +13,22 @@ const maxMicroserviceName = 50
 
 var sqlNameChars = regexp.MustCompile(`^[a-z0-9_]+$`)
 
-// dnsName maps fuzz bytes onto the characters a DNS-1123 name may hold (dots only when
+// dnsName keeps a valid name as it is and otherwise maps fuzz bytes onto the characters a DNS-1123 name may hold (dots only when
 // subdomain is set), cut to max, so nearly every input becomes a name the API server
 // accepts instead of being skipped. What the mapping cannot repair (an empty result, a
 // dash or dot at an end, "..") fails validation and is skipped: the API server would refuse
 // such a namespace or name, so kubeship never sees it.
 func dnsName(t *testing.T, s string, maxLen int, subdomain bool) string {
 	t.Helper()
+	valid := func(n string) []string {
+		if subdomain {
+			return validation.IsDNS1123Subdomain(n)
+		}
+		return validation.IsDNS1123Label(n)
+	}
+	if len(s) <= maxLen && len(valid(s)) == 0 {
+		return s // already a name: seeds mean what they say
+	}
 	alphabet := "abcdefghijklmnopqrstuvwxyz0123456789-"
 	if subdomain {
 		alphabet += "."
@@ -32,11 +41,7 @@ func dnsName(t *testing.T, s string, maxLen int, subdomain bool) string {
 		b[i] = alphabet[int(c)%len(alphabet)]
 	}
 	name := string(b)
-	errs := validation.IsDNS1123Label(name)
-	if subdomain {
-		errs = validation.IsDNS1123Subdomain(name)
-	}
-	if len(errs) > 0 {
+	if errs := valid(name); len(errs) > 0 {
 		t.Skipf("%q is not a name the API server accepts: %v", name, errs)
 	}
 	return name

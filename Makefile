@@ -100,6 +100,7 @@ test-unit: manifests generate vet envtest helm ## Run unit and envtest tests aga
 FUZZ_TARGETS = \
 	./internal/naming:FuzzNames ./internal/naming:FuzzNamesDistinct \
 	./internal/dbadmin:FuzzQuoteLiteral ./internal/dbadmin:FuzzPGIdent ./internal/dbadmin:FuzzMySQLIdent \
+	./internal/dbadmin:FuzzNamesPassChecks \
 	./controllers/resources:FuzzBuilders
 FUZZTIME ?= 10s
 

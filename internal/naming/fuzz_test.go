@@ -59,6 +59,7 @@ func fuzzSeeds() [][2]string {
 		{"a-b-c-d-e-f-g-h-i-j", "k-l-m-n-o-p-q-r-s-t-u-v-w-x-y-z-0-1-2-3-4-5"},
 		{"production", "payments-gateway-service"},
 		{"x", "y.z.w-v"},
+		{"x", strings.Repeat("y.", 24) + "z"}, // 73 characters as a MySQL GRANT pattern
 	}
 }
 
@@ -107,7 +108,8 @@ func checkSQLNames(t *testing.T, ns, name string) {
 		{"Role(mysql)", Role(EngineMySQL, ns, name), MaxMySQLUserLength},
 		{"Database(postgres)", Database(EnginePostgres, ns, name), MaxIdentifierLength},
 		{"Database(mysql)", Database(EngineMySQL, ns, name), MaxMySQLDatabaseLength},
-		{"DedicatedDatabase", DedicatedDatabase(name), MaxIdentifierLength},
+		{"DedicatedDatabase(postgres)", DedicatedDatabase(EnginePostgres, name), MaxIdentifierLength},
+		{"DedicatedDatabase(mysql)", DedicatedDatabase(EngineMySQL, name), MaxMySQLDatabaseLength},
 		{"DedicatedUser(postgres)", DedicatedUser(EnginePostgres, name), MaxIdentifierLength},
 		{"DedicatedUser(mysql)", DedicatedUser(EngineMySQL, name), MaxMySQLUserLength},
 	}
@@ -119,8 +121,10 @@ func checkSQLNames(t *testing.T, ns, name string) {
 	if r := Role(EnginePostgres, ns, name); strings.HasPrefix(r, "pg_") {
 		t.Errorf("PostgreSQL role %q uses the reserved pg_ prefix", r)
 	}
-	if db := Database(EngineMySQL, ns, name); MySQLGrantLength(db) > MaxMySQLDatabaseLength {
-		t.Errorf("MySQL database %q is %d characters once GRANT-escaped", db, MySQLGrantLength(db))
+	for _, db := range []string{Database(EngineMySQL, ns, name), DedicatedDatabase(EngineMySQL, name)} {
+		if MySQLGrantLength(db) > MaxMySQLDatabaseLength {
+			t.Errorf("MySQL database %q is %d characters once GRANT-escaped", db, MySQLGrantLength(db))
+		}
 	}
 	if again := SQLIdentifier(ns, name); again != names[0].value {
 		t.Errorf("SQLIdentifier is not deterministic: %q then %q", names[0].value, again)

@@ -96,6 +96,21 @@ test-unit: manifests generate vet envtest helm ## Run unit and envtest tests aga
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
 
+# Native Go fuzz targets, as package:target. `go test -fuzz` takes one target at a time.
+FUZZ_TARGETS = \
+	./internal/naming:FuzzNames ./internal/naming:FuzzNamesDistinct \
+	./internal/dbadmin:FuzzQuoteLiteral ./internal/dbadmin:FuzzPGIdent ./internal/dbadmin:FuzzMySQLIdent \
+	./internal/dbadmin:FuzzNamesPassChecks \
+	./controllers/resources:FuzzBuilders
+FUZZTIME ?= 10s
+
+.PHONY: fuzz
+fuzz: ## Run each fuzz target for FUZZTIME (default 10s); a failing input lands in the package's testdata/fuzz/.
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
+	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	done
+
 .PHONY: test-e2e
 test-e2e: manifests cluster-binaries helm ## Run the end-to-end suite through kubectl against the local cluster, then test/cluster (down/up cycles, make run) on private clusters.
 	HELM="$(HELM)" go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v -p 1 ./test/e2e/ ./test/cluster/

@@ -43,7 +43,7 @@ func DedicatedCredentials(ms *v1alpha1.Microservice, password string) Credential
 		Engine:   engine,
 		Host:     fmt.Sprintf("%s.%s.svc.cluster.local", DatabaseObjectName(ms), ms.Namespace),
 		Port:     EnginePort(engine),
-		Database: naming.DedicatedDatabase(ms.Name),
+		Database: naming.DedicatedDatabase(string(engine), ms.Name),
 		Username: naming.DedicatedUser(string(engine), ms.Name),
 		Password: password,
 	}

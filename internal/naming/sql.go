@@ -63,7 +63,12 @@ func Database(engine, namespace, name string) string {
 	if engine != EngineMySQL || MySQLGrantLength(n) <= MaxMySQLDatabaseLength {
 		return n
 	}
-	s := identifierChars(namespace + "_" + name)
+	return grantCut(identifierChars(namespace+"_"+name), namespace+"/"+name)
+}
+
+// grantCut cuts s so that it, `_` and 8 hex digits of the hash of key fit MySQL's 64
+// characters with GRANT's wildcards escaped.
+func grantCut(s, key string) string {
 	budget := MaxMySQLDatabaseLength - 2 - hashLength // the escaped `_` before the hash takes 2
 	cut := 0
 	for used := 0; cut < len(s); cut++ {
@@ -76,21 +81,30 @@ func Database(engine, namespace, name string) string {
 		}
 		used += w
 	}
-	return s[:cut] + "_" + hashSuffix(namespace+"/"+name)
+	return s[:cut] + "_" + hashSuffix(key)
 }
 
 // DedicatedDatabase is the SQL database name inside the Microservice's own dedicated server:
 // the Microservice's name with the identifier rule applied. Microservice names are DNS names of
-// at most 50 characters, so it needs no cut.
-func DedicatedDatabase(microservice string) string { return identifierChars(microservice) }
+// at most 50 characters, so PostgreSQL needs no cut; for MySQL a name with many dots and
+// dashes ("a-b-c-...", up to 74 characters once GRANT escapes its `_`) is cut as Database
+// cuts it, since the image's entrypoint grants the user the database with `_` escaped.
+func DedicatedDatabase(engine, microservice string) string {
+	s := identifierChars(microservice)
+	if engine != EngineMySQL || MySQLGrantLength(s) <= MaxMySQLDatabaseLength {
+		return s
+	}
+	return grantCut(s, microservice)
+}
 
-// DedicatedUser is the user name inside the Microservice's dedicated server: DedicatedDatabase,
-// cut for MySQL by the same hash rule as Role.
+// DedicatedUser is the user name inside the Microservice's dedicated server: the
+// Microservice's name with the identifier rule applied, cut for MySQL by the same hash rule
+// as Role.
 func DedicatedUser(engine, microservice string) string {
 	if engine == EngineMySQL {
 		return shorten(identifierChars(microservice), microservice, MaxMySQLUserLength)
 	}
-	return DedicatedDatabase(microservice)
+	return identifierChars(microservice)
 }
 
 // MySQLGrantLength is the length MySQL sees of a database name in GRANT ... ON `db`.*, once

@@ -20,11 +20,49 @@ var nsCounter atomic.Int64
 // every pod kubeship creates is proven to pass it.
 func newNamespace(t *testing.T) string {
 	t.Helper()
-	ns := fmt.Sprintf("e2e-%d-%d", time.Now().Unix()%100000, nsCounter.Add(1))
+	return restrictedNamespace(t, fmt.Sprintf("e2e-%d-%d", time.Now().Unix()%100000, nsCounter.Add(1)))
+}
+
+// restrictedNamespace creates namespace ns enforcing the restricted pod security standard.
+// When the test ends, before the namespace is deleted, it fails the test if admission
+// refused a pod of a workload kubeship made there: every pod kubeship generates must be
+// admitted under restricted.
+func restrictedNamespace(t *testing.T, ns string) string {
+	t.Helper()
 	mustKubectl(t, "create", "namespace", ns)
 	mustKubectl(t, "label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
-	t.Cleanup(func() { _, _ = kubectl("delete", "namespace", ns, "--wait=false") })
+	t.Cleanup(func() {
+		expectKubeshipPodsAdmitted(t, ns)
+		_, _ = kubectl("delete", "namespace", ns, "--wait=false")
+	})
 	return ns
+}
+
+// expectKubeshipPodsAdmitted fails t for each FailedCreate event (the ReplicaSet or
+// StatefulSet controller could not create a pod) on a workload with kubeship's labels.
+func expectKubeshipPodsAdmitted(t *testing.T, ns string) {
+	t.Helper()
+	owned, err := kubectl("get", "-n", ns, "replicasets,statefulsets", "-l", "app.kubernetes.io/managed-by=kubeship",
+		"-o", `jsonpath={range .items[*]}{.kind}/{.metadata.name}{"\n"}{end}`)
+	if err != nil {
+		t.Errorf("listing kubeship's workloads in %s: %v", ns, err)
+		return
+	}
+	events, err := kubectl("get", "events", "-n", ns, "--field-selector", "reason=FailedCreate",
+		"-o", `jsonpath={range .items[*]}{.involvedObject.kind}/{.involvedObject.name}{"\t"}{.message}{"\n"}{end}`)
+	if err != nil {
+		t.Errorf("listing FailedCreate events in %s: %v", ns, err)
+		return
+	}
+	ours := map[string]bool{}
+	for _, name := range strings.Fields(owned) {
+		ours[name] = true
+	}
+	for _, line := range strings.Split(strings.TrimSpace(events), "\n") {
+		if object, message, ok := strings.Cut(line, "\t"); ok && ours[object] {
+			t.Errorf("admission refused a pod of %s in %s (restricted): %s", object, ns, message)
+		}
+	}
 }
 
 func mustKubectl(t *testing.T, args ...string) string {

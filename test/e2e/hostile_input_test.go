@@ -104,11 +104,7 @@ func longNamespaceName() string {
 
 func newLongNamespace(t *testing.T) string {
 	t.Helper()
-	ns := longNamespaceName()
-	mustKubectl(t, "create", "namespace", ns)
-	mustKubectl(t, "label", "namespace", ns, "pod-security.kubernetes.io/enforce=restricted")
-	t.Cleanup(func() { _, _ = kubectl("delete", "namespace", ns, "--wait=false") })
-	return ns
+	return restrictedNamespace(t, longNamespaceName())
 }
 
 // applyStrict applies a manifest as a user would, with schema validation of unknown

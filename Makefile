@@ -95,6 +95,7 @@ test: test-unit test-e2e ## Run every test: unit and envtest, then end-to-end on
 test-unit: manifests generate vet envtest helm ## Run unit and envtest tests against the kube-apiserver built from source.
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
+	cd hack/bench && go vet ./... && go test $(GO_TEST_FLAGS) ./...
 
 # Native Go fuzz targets, as package:target. `go test -fuzz` takes one target at a time.
 FUZZ_TARGETS = \
@@ -115,10 +116,13 @@ fuzz: ## Run each fuzz target for FUZZTIME (default 10s); a failing input lands 
 test-e2e: manifests cluster-binaries helm ## Run the end-to-end suite through kubectl against the local cluster, then test/cluster (down/up cycles, make run) on private clusters.
 	HELM="$(HELM)" go test $(GO_TEST_FLAGS) -tags e2e -timeout 30m -v -p 1 ./test/e2e/ ./test/cluster/
 
+BENCH_FLAGS ?= -n 1000
+
 .PHONY: bench
-bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then convergence at scale (local cluster).
+bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), then the fleet at scale against the floor (hack/bench, writes docs/benchmarks/).
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" go test -run '^$$' -bench . -benchmem ./...
-	go test -tags e2e -run '^$$' -bench ConvergeAtScale -benchtime 1x -timeout 30m ./test/e2e/
+	cd hack/bench && go build -o $(LOCALBIN)/bench .
+	$(LOCALBIN)/bench $(BENCH_FLAGS)
 
 ##@ Build
 

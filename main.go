@@ -27,6 +27,7 @@ func main() {
 	var (
 		metricsAddr   string
 		probeAddr     string
+		pprofAddr     string
 		leader        leaderElection
 		secureMetrics bool
 		enableHTTP2   bool
@@ -36,6 +37,7 @@ func main() {
 	showVersion := flag.Bool("version", false, "Print the version, commit, build date and Go version, then exit.")
 	flag.StringVar(&metricsAddr, "metrics-bind-address", "0", "Address the metrics endpoint binds to, e.g. :8443 (HTTPS) or :8080 (HTTP); 0 disables it.")
 	flag.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "Address the health probe endpoint binds to.")
+	flag.StringVar(&pprofAddr, "pprof-bind-address", "", "Address the pprof endpoint (/debug/pprof) binds to, e.g. 127.0.0.1:8082; empty disables it.")
 	leader.bind(flag.CommandLine)
 	flag.BoolVar(&secureMetrics, "metrics-secure", true, "Serve metrics over HTTPS with authentication and authorization.")
 	flag.BoolVar(&enableHTTP2, "enable-http2", false, "Serve metrics over HTTP/2 as well (off: HTTP/2 Rapid Reset and Stream Cancellation CVEs).")
@@ -87,6 +89,7 @@ func main() {
 		Scheme:                 newScheme(),
 		Metrics:                metricsOpts,
 		HealthProbeBindAddress: probeAddr,
+		PprofBindAddress:       pprofAddr,
 		Cache:                  controllers.CacheOptions(watched...),
 	}
 	leader.apply(&mgrOpts, ctl.OperatorNamespace)

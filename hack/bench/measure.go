@@ -1,0 +1,356 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+)
+
+// snapshot is the manager's and the API server's counters at one moment.
+type snapshot struct {
+	mgr, api samples
+	cpu      float64
+}
+
+func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
+	var s snapshot
+	var err error
+	if s.mgr, err = b.mgr.scrape(); err != nil {
+		return s, err
+	}
+	raw, err := b.cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return s, fmt.Errorf("reading kube-apiserver metrics: %w", err)
+	}
+	if s.api, err = parseMetrics(strings.NewReader(string(raw))); err != nil {
+		return s, err
+	}
+	s.cpu = s.mgr.sum("process_cpu_seconds_total", nil)
+	return s, nil
+}
+
+// calls are the requests made between two snapshots.
+type calls struct {
+	// byMethod: the manager's own client requests by HTTP method.
+	byMethod map[string]float64
+	// writes: the writes the API server served that only kubeship makes, by verb and
+	// resource (see kubeshipWrite).
+	apiWrites map[string]float64
+	// reconciles of the Microservice controller.
+	reconciles float64
+}
+
+func (s snapshot) since(before snapshot) calls {
+	c := calls{byMethod: map[string]float64{}, apiWrites: map[string]float64{}}
+	now, was := s.mgr.by("rest_client_requests_total", "method", nil), before.mgr.by("rest_client_requests_total", "method", nil)
+	for m, v := range now {
+		if d := v - was[m]; d > 0 {
+			c.byMethod[m] = d
+		}
+	}
+	nowW, wasW := s.api.kubeshipWrites(), before.api.kubeshipWrites()
+	for k, v := range nowW {
+		if d := v - wasW[k]; d > 0 {
+			c.apiWrites[k] = d
+		}
+	}
+	c.reconciles = s.mgr.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"}) -
+		before.mgr.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"})
+	return c
+}
+
+// writes is how many write requests the manager made.
+func (c calls) writes() float64 {
+	total := 0.0
+	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+		total += c.byMethod[m]
+	}
+	return total
+}
+
+// kubeshipWrites sums apiserver_request_total for the writes only kubeship makes in a
+// bench run: Server-Side Applies, writes to Microservices and their status, Secret
+// creates and events.k8s.io Events. The controller manager, scheduler and KWOK write
+// other resources or subresources (pod and workload status, core Events).
+func (s samples) kubeshipWrites() map[string]float64 {
+	out := map[string]float64{}
+	f, ok := s["apiserver_request_total"]
+	if !ok {
+		return out
+	}
+	for _, m := range f.GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		verb, res, group := l["verb"], l["resource"], l["group"]
+		if l["subresource"] != "" {
+			res += "/" + l["subresource"]
+		}
+		if l["dry_run"] != "" || verb == "GET" || verb == "LIST" || verb == "WATCH" {
+			continue
+		}
+		mine := verb == "APPLY" || strings.HasPrefix(res, "microservices") ||
+			group == "events.k8s.io" || (res == "secrets" && verb == "CREATE")
+		if mine {
+			out[verb+" "+res] += m.GetCounter().GetValue()
+		}
+	}
+	return out
+}
+
+// settle waits until the Microservice queue is empty and no reconcile ran for 3 s,
+// and returns the snapshot then.
+func (b *bench) settle(ctx context.Context) (snapshot, error) {
+	last, quiet := -1.0, 0
+	for {
+		s, err := b.snapshot(ctx)
+		if err != nil {
+			return s, err
+		}
+		reconciles := s.mgr.sum("controller_runtime_reconcile_total", nil)
+		depth := s.mgr.sum("workqueue_depth", nil)
+		if reconciles == last && depth == 0 {
+			quiet++
+		} else {
+			quiet = 0
+		}
+		if quiet >= 6 {
+			return s, nil
+		}
+		last = reconciles
+		select {
+		case <-ctx.Done():
+			return s, ctx.Err()
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+// idleWindow counts the manager's requests over cfg.idle with nothing to do.
+func (b *bench) idleWindow(ctx context.Context) (calls, error) {
+	before, err := b.snapshot(ctx)
+	if err != nil {
+		return calls{}, err
+	}
+	select {
+	case <-ctx.Done():
+		return calls{}, ctx.Err()
+	case <-time.After(b.cfg.idle):
+	}
+	after, err := b.snapshot(ctx)
+	return after.since(before), err
+}
+
+// restart stops the manager and starts a new one, and measures how long it takes to
+// reconcile every Microservice once with an empty queue after, and what it writes from
+// its start to the end of an idle window after catching up.
+func (b *bench) restart(ctx context.Context) (calls, time.Duration, error) {
+	if err := b.mgr.stop(); err != nil {
+		return calls{}, 0, err
+	}
+	list := &v1alpha1.MicroserviceList{}
+	if err := b.c.List(ctx, list); err != nil {
+		return calls{}, 0, err
+	}
+	start := time.Now()
+	if err := b.mgr.start(ctx); err != nil {
+		return calls{}, 0, err
+	}
+	zero := snapshot{mgr: samples{}, api: samples{}}
+	if first, err := b.snapshot(ctx); err == nil {
+		zero.api = first.api
+	}
+	var caughtUp time.Duration
+	for caughtUp == 0 {
+		s, err := b.mgr.scrape()
+		if err != nil {
+			return calls{}, 0, err
+		}
+		if s.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"}) >= float64(len(list.Items)) &&
+			s.sum("workqueue_depth", nil) == 0 {
+			caughtUp = time.Since(start)
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return calls{}, 0, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	select {
+	case <-ctx.Done():
+		return calls{}, 0, ctx.Err()
+	case <-time.After(b.cfg.idle):
+	}
+	after, err := b.snapshot(ctx)
+	return after.since(zero), caughtUp, err
+}
+
+// memoryPoint is the manager's memory with a given fleet.
+type memoryPoint struct {
+	label         string
+	microservices int
+	rssMiB        float64
+	heapMiB       float64
+}
+
+// recordMemory collects garbage in the manager, then reads its heap and RSS.
+func (b *bench) recordMemory(ctx context.Context, label string, microservices int) error {
+	if _, err := b.settle(ctx); err != nil {
+		return err
+	}
+	if err := b.mgr.gc(); err != nil {
+		return err
+	}
+	s, err := b.mgr.scrape()
+	if err != nil {
+		return err
+	}
+	rss, err := b.mgr.rssMiB()
+	if err != nil {
+		return err
+	}
+	p := memoryPoint{label: label, microservices: microservices, rssMiB: rss, heapMiB: s.sum("go_memstats_heap_inuse_bytes", nil) / (1 << 20)}
+	logf("memory, %s: RSS %.1f MiB, heap in use %.1f MiB", label, p.rssMiB, p.heapMiB)
+	b.memory = append(b.memory, p)
+	return nil
+}
+
+func (b *bench) measureIdleMemory(ctx context.Context, _ *report) error {
+	if err := b.mgr.start(ctx); err != nil {
+		return err
+	}
+	if err := b.recordMemory(ctx, "idle, no Microservices", 0); err != nil {
+		return err
+	}
+	return b.mgr.stop()
+}
+
+// unrelatedObjects creates cfg.unrelated Secrets and as many ConfigMaps that are not
+// kubeship's, records the manager's memory with them, and deletes them again.
+func (b *bench) unrelatedObjects(ctx context.Context, microservices int) error {
+	ns := "unrelated"
+	if err := b.createNamespace(ctx, ns, nil); err != nil {
+		return err
+	}
+	payload := strings.Repeat("x", 512)
+	err := parallel(ctx, b.cfg.unrelated, b.cfg.workers, func(ctx context.Context, i int) error {
+		s := &corev1.Secret{StringData: map[string]string{"data": payload}}
+		s.Name, s.Namespace = fmt.Sprintf("unrelated-%d", i), ns
+		if err := b.c.Create(ctx, s); err != nil {
+			return err
+		}
+		cm := &corev1.ConfigMap{Data: map[string]string{"data": payload}}
+		cm.Name, cm.Namespace = fmt.Sprintf("unrelated-%d", i), ns
+		return b.c.Create(ctx, cm)
+	})
+	if err != nil {
+		return err
+	}
+	label := fmt.Sprintf("%d Microservices + %d unrelated Secrets and %d ConfigMaps", microservices, b.cfg.unrelated, b.cfg.unrelated)
+	if err := b.recordMemory(ctx, label, microservices); err != nil {
+		return err
+	}
+	return b.deleteNamespace(ctx, ns)
+}
+
+// imageBumps changes the image of cfg.bumps Microservices one after the other and
+// measures, with a watch on Deployments, the time from each patch to the Deployment
+// holding the new template.
+func (b *bench) imageBumps(ctx context.Context, ns string, n int) ([]time.Duration, error) {
+	phase, stop := context.WithCancel(ctx)
+	defer stop()
+	var mu sync.Mutex
+	waiting := map[string]chan struct{}{}
+	factory := informers.NewSharedInformerFactoryWithOptions(b.cs, 0, informers.WithNamespace(ns))
+	onDeploy := func(obj any) {
+		d, ok := obj.(*appsv1.Deployment)
+		if !ok || len(d.Spec.Template.Spec.Containers) == 0 {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		key := d.Name + "=" + d.Spec.Template.Spec.Containers[0].Image
+		if ch, ok := waiting[key]; ok {
+			close(ch)
+			delete(waiting, key)
+		}
+	}
+	_, _ = factory.Apps().V1().Deployments().Informer().AddEventHandler(handler(onDeploy))
+	factory.Start(phase.Done())
+	factory.WaitForCacheSync(phase.Done())
+	out := make([]time.Duration, 0, b.cfg.bumps)
+	for k := range b.cfg.bumps {
+		name := fmt.Sprintf("svc-%d", k%n)
+		image := fmt.Sprintf("ghcr.io/acme/svc:2.%d", k)
+		ch := make(chan struct{})
+		mu.Lock()
+		waiting[name+"="+image] = ch
+		mu.Unlock()
+		ms := &v1alpha1.Microservice{}
+		ms.Name, ms.Namespace = name, ns
+		patch := client.RawPatch(types.MergePatchType, []byte(fmt.Sprintf(`{"spec":{"image":%q}}`, image)))
+		start := time.Now()
+		if err := b.c.Patch(ctx, ms, patch); err != nil {
+			return nil, err
+		}
+		select {
+		case <-ch:
+			out = append(out, time.Since(start))
+		case <-time.After(time.Minute):
+			return nil, fmt.Errorf("Deployment %s never got image %s", name, image)
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	return out, nil
+}
+
+// measureLargeFleet creates count one-replica Microservices, waits until all are Ready
+// and records the manager's memory.
+func (b *bench) measureLargeFleet(ctx context.Context, count int) (memoryPoint, error) {
+	ns := "kubeship-large"
+	if err := b.mgr.start(ctx); err != nil {
+		return memoryPoint{}, err
+	}
+	defer func() { _ = b.mgr.stop() }()
+	if err := b.prepareNamespace(ctx, ns, 0); err != nil {
+		return memoryPoint{}, err
+	}
+	phase, stop := context.WithCancel(ctx)
+	defer stop()
+	ready, err := b.watchMicroservices(phase, ns, count)
+	if err != nil {
+		return memoryPoint{}, err
+	}
+	ready.start = time.Now()
+	err = parallel(ctx, count, b.cfg.workers, func(ctx context.Context, i int) error {
+		return b.c.Create(ctx, microservice(ns, i, kindStatic, 1))
+	})
+	if err != nil {
+		return memoryPoint{}, err
+	}
+	total, err := ready.wait(ctx, 2*convergeTimeout)
+	if err != nil {
+		return memoryPoint{}, err
+	}
+	logf("%d one-replica Microservices Ready in %s", count, total.Round(time.Millisecond))
+	before := len(b.memory)
+	if err := b.recordMemory(ctx, fmt.Sprintf("%d Microservices (static, 1 replica)", count), count); err != nil {
+		return memoryPoint{}, err
+	}
+	p := b.memory[before]
+	b.memory = b.memory[:before]
+	return p, b.deleteNamespace(ctx, ns)
+}

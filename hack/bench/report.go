@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// report is what one bench run writes to cfg.out.
+type report struct {
+	cfg      config
+	started  time.Time
+	duration time.Duration
+	machine  []string
+	mixes    []*mixResult
+	memory   []memoryPoint
+}
+
+func (r *report) describeMachine(ctx context.Context, b *bench) error {
+	v, err := b.cs.Discovery().ServerVersion()
+	if err != nil {
+		return err
+	}
+	commit, _ := b.sh(ctx, "git", "rev-parse", "--short", "HEAD")
+	dirty, _ := b.sh(ctx, "git", "status", "--porcelain", "--untracked-files=no")
+	if strings.TrimSpace(dirty) != "" {
+		commit = strings.TrimSpace(commit) + " (with uncommitted changes)"
+	}
+	model := "unknown CPU"
+	if info, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(info), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				model = strings.TrimSpace(strings.SplitN(line, ":", 2)[1])
+				break
+			}
+		}
+	}
+	flags := "(defaults)"
+	if len(r.cfg.flags) > 0 {
+		flags = strings.Join(r.cfg.flags, " ")
+	}
+	r.machine = []string{
+		fmt.Sprintf("Machine: %d CPUs (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH),
+		fmt.Sprintf("Control plane: kube-apiserver %s with etcd, kube-controller-manager (client limits lifted: --disable-qps-limits), kube-scheduler and KWOK, all on this machine (hack/cluster.sh)", v.GitVersion),
+		fmt.Sprintf("kubeship: commit %s, built with %s; manager flags %s", strings.TrimSpace(commit), runtime.Version(), flags),
+		fmt.Sprintf("Load: %d services per run created by %d client workers; the manager and the floor writer never run at once", r.cfg.n, r.cfg.workers),
+	}
+	return nil
+}
+
+func (r *report) write() error {
+	if err := os.MkdirAll(r.cfg.out, 0o755); err != nil {
+		return err
+	}
+	if err := writeChart(filepath.Join(r.cfg.out, "converge.png"), r.mixes); err != nil {
+		return err
+	}
+	md := r.markdown()
+	fmt.Print(md)
+	return os.WriteFile(filepath.Join(r.cfg.out, "README.md"), []byte(md), 0o644)
+}
+
+func (r *report) markdown() string {
+	var w strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&w, format+"\n", args...) }
+	p("# kubeship at fleet scale")
+	p("")
+	p("Written by `make bench` (hack/bench) on %s in %s. Every figure comes from one run on one cluster;", r.started.Format("2006-01-02 15:04 UTC"), r.duration.Round(time.Second))
+	p("ratios compare runs made side by side in it.")
+	p("")
+	for _, line := range r.machine {
+		p("- %s", line)
+	}
+	p("")
+	p("## Convergence: kubeship against the floor")
+	p("")
+	p("The floor writes the very objects kubeship's builders make for each service, directly with client-go")
+	p("(Server-Side Apply, one request per object), and waits for the same readiness: every Deployment")
+	p("available with all replicas updated, every dedicated database's StatefulSet ready. kubeship's side creates")
+	p("the Microservices and waits for `Ready=True` at their generation. Both are timed with watches.")
+	p("")
+	p("| mix | services | floor | kubeship | kubeship / floor | manager CPU per 1000 converges |")
+	p("| --- | --- | --- | --- | --- | --- |")
+	for _, m := range r.mixes {
+		p("| %s (%s) | %d | %.1f s | %.1f s | **%.2f** | %.1f s |", m.name, m.describe(), m.n, m.floor.total.Seconds(), m.kubeship.total.Seconds(),
+			m.kubeship.total.Seconds()/m.floor.total.Seconds(), m.cpuSeconds*1000/float64(m.n))
+	}
+	p("")
+	p("![Ready services over time, kubeship and floor](converge.png)")
+	p("")
+	p("## API requests per Microservice")
+	p("")
+	p("The manager's client requests (`rest_client_requests_total`) during the create, until its queue was")
+	p("empty, divided by the number of services; the minimum is one write per child plus two status writes")
+	p("(one that says the service is progressing, one that says Ready), which is what kstatus needs.")
+	p("")
+	p("| mix | GET | LIST | WATCH | POST | PATCH | PUT | DELETE | writes | minimum writes | reconciles |")
+	p("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, m := range r.mixes {
+		n := float64(m.n)
+		c := m.calls.byMethod
+		p("| %s | %.2f | %.3f | %.3f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f | %.2f |", m.name, c["GET"]/n, c["LIST"]/n, c["WATCH"]/n,
+			c["POST"]/n, c["PATCH"]/n, c["PUT"]/n, c["DELETE"]/n, m.calls.writes()/n, m.minimumWrites(), m.calls.reconciles/n)
+	}
+	p("")
+	p("What the writes were, as kube-apiserver counted them (`apiserver_request_total`, writes only kubeship makes), per Microservice:")
+	p("")
+	for _, m := range r.mixes {
+		keys := make([]string, 0, len(m.calls.apiWrites))
+		for k := range m.calls.apiWrites {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("`%s` %.2f", k, m.calls.apiWrites[k]/float64(m.n)))
+		}
+		p("- %s: %s", m.name, strings.Join(parts, ", "))
+	}
+	p("")
+	p("## Idle, restart and latency")
+	p("")
+	p("| mix | writes in %s idle | writes from a restart to %s after catching up | restart to caught up |", r.cfg.idle, r.cfg.idle)
+	p("| --- | --- | --- | --- |")
+	for _, m := range r.mixes {
+		p("| %s | %.0f | %.0f | %.2f s |", m.name, m.idle.writes(), m.restarted.writes(), m.catchUp.Seconds())
+	}
+	p("")
+	p("Caught up: every Microservice reconciled once by the new manager and its queue empty.")
+	for _, m := range r.mixes {
+		if len(m.bumps) == 0 {
+			continue
+		}
+		p("")
+		p("Image bump to the Deployment's new template (%d bumps one after the other on the converged %s fleet, seen by a watch):", len(m.bumps), m.name)
+		p("p50 **%.1f ms**, p90 %.1f ms, p99 **%.1f ms**, max %.1f ms.", ms(percentile(m.bumps, 50)), ms(percentile(m.bumps, 90)),
+			ms(percentile(m.bumps, 99)), ms(percentile(m.bumps, 100)))
+	}
+	p("")
+	p("## Manager memory")
+	p("")
+	p("After a forced garbage collection (pprof heap with gc=1): Go heap in use and resident set.")
+	p("")
+	p("| fleet | heap in use | RSS | heap above idle per Microservice |")
+	p("| --- | --- | --- | --- |")
+	idle := 0.0
+	for _, pt := range r.memory {
+		if pt.microservices == 0 {
+			idle = pt.heapMiB
+		}
+	}
+	for _, pt := range r.memory {
+		per := "-"
+		if pt.microservices > 0 {
+			per = fmt.Sprintf("%.1f KiB", (pt.heapMiB-idle)*1024/float64(pt.microservices))
+		}
+		p("| %s | %.1f MiB | %.1f MiB | %s |", pt.label, pt.heapMiB, pt.rssMiB, per)
+	}
+	p("")
+	p("Reproduce: `make bench` (defaults `BENCH_FLAGS=-n 1000`; see `go run ./hack/bench -h`).")
+	return w.String()
+}
+
+func (m *mixResult) describe() string {
+	if len(m.counts) == 1 {
+		for k := range m.counts {
+			return string(k)
+		}
+	}
+	var parts []string
+	for _, k := range []kind{kindStatic, kindAutoscaled, kindDedicated, kindShared} {
+		if c := m.counts[k]; c > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", c, k))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// minimumWrites is one write per child plus two status writes, averaged over the mix.
+func (m *mixResult) minimumWrites() float64 {
+	children := map[kind]int{
+		kindStatic:     3, // Deployment, Service, PodDisruptionBudget
+		kindAutoscaled: 4, // and a HorizontalPodAutoscaler
+		kindDedicated:  7, // and the credentials Secret, the database's Service, StatefulSet and NetworkPolicy
+		kindShared:     4, // and the credentials Secret
+	}
+	total := 0
+	for k, c := range m.counts {
+		total += c * (children[k] + 2)
+	}
+	return float64(total) / float64(m.n)
+}
+
+func percentile(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	return s[max(0, min(len(s)-1, i-1))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

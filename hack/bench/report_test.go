@@ -1,0 +1,87 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestPercentile(t *testing.T) {
+	var d []time.Duration
+	for i := 100; i >= 1; i-- {
+		d = append(d, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[int]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond, 1: time.Millisecond} {
+		if got := percentile(d, p); got != want {
+			t.Errorf("p%d = %s, want %s", p, got, want)
+		}
+	}
+}
+
+// The writes attributed to kubeship are those no other component of the bench cluster
+// makes; the controller manager's and KWOK's status writes and core Events are not.
+func TestKubeshipWrites(t *testing.T) {
+	text := `# TYPE apiserver_request_total counter
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="APPLY",version="v1"} 10
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="status",verb="UPDATE",version="v1"} 40
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 20
+apiserver_request_total{code="201",component="apiserver",dry_run="All",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="CREATE",version="v1alpha1"} 5
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="GET",version="v1alpha1"} 7
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="events.k8s.io",resource="events",scope="resource",subresource="",verb="CREATE",version="v1"} 3
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="CREATE",version="v1"} 30
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="CREATE",version="v1"} 2
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="status",verb="PATCH",version="v1"} 90
+`
+	s, err := parseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{
+		"APPLY deployments": 10, "PATCH microservices/status": 20, "CREATE events": 3, "CREATE secrets": 2,
+	}
+	if diff := cmp.Diff(want, s.kubeshipWrites()); diff != "" {
+		t.Errorf("kubeshipWrites (-want +got):\n%s", diff)
+	}
+}
+
+func TestSinceCountsTheManagersRequests(t *testing.T) {
+	parse := func(text string) samples {
+		s, err := parseMetrics(strings.NewReader("# TYPE rest_client_requests_total counter\n" + text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	before := snapshot{mgr: parse(`rest_client_requests_total{code="200",host="h",method="GET"} 5
+rest_client_requests_total{code="200",host="h",method="PATCH"} 1
+`), api: samples{}}
+	after := snapshot{mgr: parse(`rest_client_requests_total{code="200",host="h",method="GET"} 9
+rest_client_requests_total{code="200",host="h",method="PATCH"} 7
+rest_client_requests_total{code="409",host="h",method="PATCH"} 1
+rest_client_requests_total{code="201",host="h",method="POST"} 2
+`), api: samples{}}
+	c := after.since(before)
+	if diff := cmp.Diff(map[string]float64{"GET": 4, "PATCH": 7, "POST": 2}, c.byMethod); diff != "" {
+		t.Errorf("byMethod (-want +got):\n%s", diff)
+	}
+	if c.writes() != 9 {
+		t.Errorf("writes = %v, want 9", c.writes())
+	}
+}
+
+func TestMinimumWrites(t *testing.T) {
+	m, err := mixNamed("realistic")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := &mixResult{n: 20, counts: map[kind]int{}}
+	for _, k := range []kind{kindStatic, kindAutoscaled, kindDedicated, kindShared} {
+		res.counts[k] = m.count(20, k)
+	}
+	// 8 static x 5, 6 autoscaled x 6, 3 dedicated x 9, 3 shared x 6, over 20.
+	if got, want := res.minimumWrites(), float64(8*5+6*6+3*9+3*6)/20; got != want {
+		t.Errorf("minimumWrites = %v, want %v", got, want)
+	}
+}

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+)
+
+// convergeTimeout bounds one side's wait for its whole fleet.
+const convergeTimeout = 20 * time.Minute
+
+// runResult is one side of a mix: how long the fleet took and when each became ready.
+type runResult struct {
+	total    time.Duration
+	timeline []time.Duration
+}
+
+// mixResult is everything measured for one mix.
+type mixResult struct {
+	name            string
+	n               int
+	counts          map[kind]int
+	floor, kubeship runResult
+	cpuSeconds      float64
+	calls           calls
+	idle, restarted calls
+	catchUp         time.Duration
+	bumps           []time.Duration
+}
+
+func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult, error) {
+	n := b.cfg.n
+	res := &mixResult{name: m.name, n: n, counts: map[kind]int{}}
+	for _, k := range []kind{kindStatic, kindAutoscaled, kindDedicated, kindShared} {
+		if c := m.count(n, k); c > 0 {
+			res.counts[k] = c
+		}
+	}
+	var err error
+	if res.floor, err = b.runFloor(ctx, m); err != nil {
+		return nil, fmt.Errorf("floor: %w", err)
+	}
+	logf("%s floor: %d services ready in %s", m.name, n, res.floor.total.Round(time.Millisecond))
+
+	ns := "kubeship-" + m.name
+	if err := b.mgr.start(ctx); err != nil {
+		return nil, err
+	}
+	if res.counts[kindShared] > 0 {
+		if err := b.waitServerReady(ctx); err != nil {
+			return nil, fmt.Errorf("DatabaseServer %s: %w", benchServer, err)
+		}
+	}
+	if err := b.prepareNamespace(ctx, ns, res.counts[kindDedicated]); err != nil {
+		return nil, err
+	}
+	before, err := b.snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	phase, stop := context.WithCancel(ctx)
+	defer stop()
+	ready, err := b.watchMicroservices(phase, ns, n)
+	if err != nil {
+		return nil, err
+	}
+	ready.start = time.Now()
+	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
+		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.kubeship.total, err = ready.wait(ctx, convergeTimeout); err != nil {
+		return nil, fmt.Errorf("kubeship: %w", err)
+	}
+	res.kubeship.timeline = ready.timeline()
+	stop()
+	logf("%s kubeship: %d Microservices Ready in %s", m.name, n, res.kubeship.total.Round(time.Millisecond))
+	// Passes that follow Ready (the last status write's own event) belong to the create.
+	after, err := b.settle(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res.calls = after.since(before)
+	res.cpuSeconds = after.cpu - before.cpu
+
+	if res.idle, err = b.idleWindow(ctx); err != nil {
+		return nil, err
+	}
+	if res.restarted, res.catchUp, err = b.restart(ctx); err != nil {
+		return nil, err
+	}
+	logf("%s: idle writes %.0f, after restart %.0f (caught up in %s)", m.name, res.idle.writes(), res.restarted.writes(), res.catchUp.Round(time.Millisecond))
+	if fleetChecks {
+		if err := b.recordMemory(ctx, fmt.Sprintf("%d Microservices (%s)", n, m.name), n); err != nil {
+			return nil, err
+		}
+		if b.cfg.unrelated > 0 {
+			if err := b.unrelatedObjects(ctx, n); err != nil {
+				return nil, err
+			}
+		}
+		if res.bumps, err = b.imageBumps(ctx, ns, n); err != nil {
+			return nil, err
+		}
+	}
+	if err := b.mgr.stop(); err != nil {
+		return nil, err
+	}
+	return res, b.deleteNamespace(ctx, ns)
+}
+
+// runFloor writes the children of the mix's services directly and times them to the
+// same readiness. The manager is not running.
+func (b *bench) runFloor(ctx context.Context, m mix) (runResult, error) {
+	n := b.cfg.n
+	ns := "floor-" + m.name
+	if err := b.prepareNamespace(ctx, ns, m.count(n, kindDedicated)); err != nil {
+		return runResult{}, err
+	}
+	// The API server's defaults, applied before the clock starts: builders read them.
+	services := make([]*v1alpha1.Microservice, n)
+	err := parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
+		var err error
+		services[i], err = b.defaulted(ctx, microservice(ns, i, m.kind(i), 2))
+		return err
+	})
+	if err != nil {
+		return runResult{}, err
+	}
+	phase, stop := context.WithCancel(ctx)
+	defer stop()
+	ready := b.watchFloor(phase, ns, m, n)
+	ready.start = time.Now()
+	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
+		return b.writeFloor(ctx, services[i], m.kind(i))
+	})
+	if err != nil {
+		return runResult{}, err
+	}
+	var res runResult
+	if res.total, err = ready.wait(ctx, convergeTimeout); err != nil {
+		return runResult{}, err
+	}
+	res.timeline = ready.timeline()
+	stop()
+	return res, b.deleteNamespace(ctx, ns)
+}
+
+// prepareNamespace creates ns, allowed to use the shared server, with a fresh
+// PersistentVolume for each dedicated database it will hold.
+func (b *bench) prepareNamespace(ctx context.Context, ns string, volumes int) error {
+	if err := b.createNamespace(ctx, ns, map[string]string{serverLabel: benchServer}); err != nil {
+		return err
+	}
+	return parallel(ctx, volumes, b.cfg.workers, func(ctx context.Context, _ int) error {
+		id := atomic.AddInt64(&volumeSeq, 1)
+		pv := &corev1.PersistentVolume{
+			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("bench-%d", id)},
+			Spec: corev1.PersistentVolumeSpec{
+				Capacity:                      corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("10Gi")},
+				AccessModes:                   []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+				PersistentVolumeReclaimPolicy: corev1.PersistentVolumeReclaimRetain,
+				PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{
+					Path: fmt.Sprintf("%s/volumes/bench-%d", b.tmp, id),
+				}},
+			},
+		}
+		return b.c.Create(ctx, pv)
+	})
+}
+
+var volumeSeq int64
+
+// deleteNamespace deletes ns and waits until it is gone, so its pods no longer load
+// the control plane.
+func (b *bench) deleteNamespace(ctx context.Context, ns string) error {
+	obj := &corev1.Namespace{}
+	obj.Name = ns
+	if err := client.IgnoreNotFound(b.c.Delete(ctx, obj)); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, time.Second, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		err := b.c.Get(ctx, client.ObjectKey{Name: ns}, &corev1.Namespace{})
+		return apierrors.IsNotFound(err), client.IgnoreNotFound(err)
+	})
+}
+
+// parallel runs f for 0..n-1 on workers goroutines and returns the first error.
+func parallel(ctx context.Context, n, workers int, f func(ctx context.Context, i int) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	next := make(chan int)
+	var (
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				if err := f(ctx, i); err != nil {
+					once.Do(func() { first = err; cancel() })
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case next <- i:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}

@@ -108,14 +108,20 @@ func parseMetrics(r io.Reader) (samples, error) {
 }
 
 // gc makes the manager collect garbage (a heap profile with gc=1), so the heap figure
-// that follows is what is live, not what the collector has not reached yet.
-func (m *managerProcess) gc() error {
+// that follows is what is live, not what the collector has not reached yet. The profile
+// is kept in path, for `go tool pprof`.
+func (m *managerProcess) gc(path string) error {
 	resp, err := http.Get("http://" + m.pprof + "/debug/pprof/heap?gc=1")
 	if err != nil {
 		return err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	_, err = io.Copy(io.Discard, resp.Body)
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = f.Close() }()
+	_, err = io.Copy(f, resp.Body)
 	return err
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -79,9 +80,9 @@ func (c calls) writes() float64 {
 }
 
 // kubeshipWrites sums apiserver_request_total for the writes only kubeship makes in a
-// bench run: Server-Side Applies, writes to Microservices and their status, Secret
-// creates and events.k8s.io Events. The controller manager, scheduler and KWOK write
-// other resources or subresources (pod and workload status, core Events).
+// bench run: Server-Side Applies, writes to Microservices and their status (not their
+// creates, which are the bench's) and Secret creates. The controller manager, scheduler
+// and KWOK write other resources or subresources (pod and workload status, Events).
 func (s samples) kubeshipWrites() map[string]float64 {
 	out := map[string]float64{}
 	f, ok := s["apiserver_request_total"]
@@ -93,15 +94,17 @@ func (s samples) kubeshipWrites() map[string]float64 {
 		for _, p := range m.GetLabel() {
 			l[p.GetName()] = p.GetValue()
 		}
-		verb, res, group := l["verb"], l["resource"], l["group"]
+		verb, res := l["verb"], l["resource"]
 		if l["subresource"] != "" {
 			res += "/" + l["subresource"]
 		}
 		if l["dry_run"] != "" || verb == "GET" || verb == "LIST" || verb == "WATCH" {
 			continue
 		}
-		mine := verb == "APPLY" || strings.HasPrefix(res, "microservices") ||
-			group == "events.k8s.io" || (res == "secrets" && verb == "CREATE")
+		// Microservice creates are the bench's own; events.k8s.io Events come from the
+		// scheduler too, so kubeship's are counted by the manager's POSTs instead.
+		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != "CREATE") ||
+			(res == "secrets" && verb == "CREATE")
 		if mine {
 			out[verb+" "+res] += m.GetCounter().GetValue()
 		}
@@ -210,7 +213,8 @@ func (b *bench) recordMemory(ctx context.Context, label string, microservices in
 	if _, err := b.settle(ctx); err != nil {
 		return err
 	}
-	if err := b.mgr.gc(); err != nil {
+	profile := filepath.Join(b.tmp, fmt.Sprintf("heap-%d.pb.gz", len(b.memory)))
+	if err := b.mgr.gc(profile); err != nil {
 		return err
 	}
 	s, err := b.mgr.scrape()
@@ -222,7 +226,7 @@ func (b *bench) recordMemory(ctx context.Context, label string, microservices in
 		return err
 	}
 	p := memoryPoint{label: label, microservices: microservices, rssMiB: rss, heapMiB: s.sum("go_memstats_heap_inuse_bytes", nil) / (1 << 20)}
-	logf("memory, %s: RSS %.1f MiB, heap in use %.1f MiB", label, p.rssMiB, p.heapMiB)
+	logf("memory, %s: RSS %.1f MiB, heap in use %.1f MiB (profile %s)", label, p.rssMiB, p.heapMiB, profile)
 	b.memory = append(b.memory, p)
 	return nil
 }

@@ -39,7 +39,7 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="",res
 		t.Fatal(err)
 	}
 	want := map[string]float64{
-		"APPLY deployments": 10, "PATCH microservices/status": 20, "CREATE events": 3, "CREATE secrets": 2,
+		"APPLY deployments": 10, "PATCH microservices/status": 20, "CREATE secrets": 2,
 	}
 	if diff := cmp.Diff(want, s.kubeshipWrites()); diff != "" {
 		t.Errorf("kubeshipWrites (-want +got):\n%s", diff)

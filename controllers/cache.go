@@ -10,11 +10,13 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
 )
 
@@ -30,8 +32,9 @@ func CacheOptions(namespaces ...string) cache.Options {
 		&appsv1.Deployment{}, &corev1.Service{}, &autoscalingv2.HorizontalPodAutoscaler{}, &policyv1.PodDisruptionBudget{},
 		&corev1.Secret{}, &appsv1.StatefulSet{}, &networkingv1.NetworkPolicy{}, &corev1.PersistentVolumeClaim{},
 	} {
-		byObject[obj] = cache.ByObject{Label: managed}
+		byObject[obj] = cache.ByObject{Label: managed, Transform: keepOwnFieldManagers}
 	}
+	byObject[&v1alpha1.Microservice{}] = cache.ByObject{Transform: dropFieldManagers}
 	opts := cache.Options{ByObject: byObject}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}
@@ -40,6 +43,46 @@ func CacheOptions(namespaces ...string) cache.Options {
 		}
 	}
 	return opts
+}
+
+// keepOwnFieldManagers drops from a cached child the managed-fields entries of every
+// field manager but kubeship's own (FieldOwner, HandoverFieldOwner): the converged pass
+// compares only the fields kubeship owns (ExtractX with FieldOwner), and the status
+// writers' entries (the controller manager's, the autoscaler's) are most of an object's
+// managed fields. Whatever needs the other entries (takeFieldOwnership, on adoption)
+// reads the object from the API server.
+func keepOwnFieldManagers(obj any) (any, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return obj, nil
+	}
+	entries := o.GetManagedFields()
+	kept := entries[:0]
+	for _, e := range entries {
+		if e.Manager == FieldOwner || e.Manager == HandoverFieldOwner {
+			kept = append(kept, e)
+		}
+	}
+	o.SetManagedFields(kept)
+	return obj, nil
+}
+
+// dropFieldManagers drops a cached Microservice's managed fields and the copy of the
+// whole object that client-side `kubectl apply` keeps in an annotation: kubeship reads
+// neither, and together they can be larger than the rest of the object.
+func dropFieldManagers(obj any) (any, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return obj, nil
+	}
+	o.SetManagedFields(nil)
+	if a := o.GetAnnotations(); a != nil {
+		if _, ok := a[corev1.LastAppliedConfigAnnotation]; ok {
+			delete(a, corev1.LastAppliedConfigAnnotation)
+			o.SetAnnotations(a)
+		}
+	}
+	return obj, nil
 }
 
 // ParseNamespaces reads the --watch-namespaces flag: namespace names separated by

@@ -4,6 +4,11 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
 func TestParseNamespaces(t *testing.T) {
@@ -48,5 +53,52 @@ func TestCacheOptionsNamespaces(t *testing.T) {
 		if by.Label == nil || by.Label.Empty() {
 			t.Errorf("%T lost its label selector", obj)
 		}
+	}
+}
+
+func TestKeepOwnFieldManagers(t *testing.T) {
+	entry := func(manager string, op metav1.ManagedFieldsOperationType, sub string) metav1.ManagedFieldsEntry {
+		return metav1.ManagedFieldsEntry{Manager: manager, Operation: op, Subresource: sub, FieldsV1: &metav1.FieldsV1{Raw: []byte(`{"f:spec":{}}`)}}
+	}
+	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", ManagedFields: []metav1.ManagedFieldsEntry{
+		entry(FieldOwner, metav1.ManagedFieldsOperationApply, ""),
+		entry("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, "status"),
+		entry(HandoverFieldOwner, metav1.ManagedFieldsOperationApply, ""),
+		entry("kubectl-edit", metav1.ManagedFieldsOperationUpdate, ""),
+	}}}
+	got, err := keepOwnFieldManagers(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []metav1.ManagedFieldsEntry{
+		entry(FieldOwner, metav1.ManagedFieldsOperationApply, ""),
+		entry(HandoverFieldOwner, metav1.ManagedFieldsOperationApply, ""),
+	}
+	if diff := cmp.Diff(want, got.(*appsv1.Deployment).ManagedFields); diff != "" {
+		t.Errorf("managed fields kept (-want +got):\n%s", diff)
+	}
+	// What is not an object (a tombstone) passes unchanged.
+	tombstone := "not an object"
+	if got, err := keepOwnFieldManagers(tombstone); err != nil || got != tombstone {
+		t.Errorf("keepOwnFieldManagers(%q) = %v, %v", tombstone, got, err)
+	}
+}
+
+func TestDropFieldManagers(t *testing.T) {
+	ms := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{
+		Name: "web",
+		Annotations: map[string]string{
+			corev1.LastAppliedConfigAnnotation: `{"apiVersion":"apps.kubeship.dev/v1alpha1"}`,
+			v1alpha1.AdoptAnnotation:           "web",
+		},
+		ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kubectl-client-side-apply", Operation: metav1.ManagedFieldsOperationUpdate}},
+	}}
+	got, err := dropFieldManagers(ms)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{v1alpha1.AdoptAnnotation: "web"}}}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("cached Microservice (-want +got):\n%s", diff)
 	}
 }

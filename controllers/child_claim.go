@@ -121,10 +121,17 @@ func (r *MicroserviceReconciler) getChild(ctx context.Context, ms *v1alpha1.Micr
 // its generation); server-side appliers and status writers keep their fields. The
 // patch is guarded by the resourceVersion read, so a concurrent edit wins.
 func (r *MicroserviceReconciler) takeFieldOwnership(ctx context.Context, obj client.Object) error {
+	// The cache keeps only kubeship's own managed-fields entries (keepOwnFieldManagers):
+	// the patch below replaces them all, so it must start from the server's.
 	split := obj.DeepCopyObject().(client.Object)
+	if r.APIReader != nil {
+		if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(obj), split); err != nil {
+			return err
+		}
+	}
 	entries := []metav1.ManagedFieldsEntry{}
 	handed := sets.New[string]()
-	for _, e := range obj.GetManagedFields() {
+	for _, e := range split.GetManagedFields() {
 		content, rest, ok := splitContent(e)
 		if !ok || e.Operation != metav1.ManagedFieldsOperationUpdate || e.Subresource != "" || e.Manager == FieldOwner {
 			entries = append(entries, e)
@@ -152,7 +159,7 @@ func (r *MicroserviceReconciler) takeFieldOwnership(ctx context.Context, obj cli
 	// Replacing resourceVersion with the one read makes a concurrent edit a Conflict.
 	patch, err := json.Marshal([]map[string]any{
 		{"op": "replace", "path": "/metadata/managedFields", "value": split.GetManagedFields()},
-		{"op": "replace", "path": "/metadata/resourceVersion", "value": obj.GetResourceVersion()},
+		{"op": "replace", "path": "/metadata/resourceVersion", "value": split.GetResourceVersion()},
 	})
 	if err != nil {
 		return err

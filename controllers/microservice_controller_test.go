@@ -234,6 +234,21 @@ func TestConvergedPassWritesNothing(t *testing.T) {
 	before := versions(k8s)
 	g.Eventually(func() [3]string { return versions(mgrClient) }, timeout, interval).Should(Equal(before))
 
+	// The cache keeps kubeship's own managed fields only (keepOwnFieldManagers), and
+	// the pass still sees that nothing differs.
+	var cached, stored appsv1.Deployment
+	g.Expect(mgrClient.Get(ctx, key, &cached)).To(Succeed())
+	g.Expect(k8s.Get(ctx, key, &stored)).To(Succeed())
+	managers := func(d *appsv1.Deployment) []string {
+		var out []string
+		for _, e := range d.ManagedFields {
+			out = append(out, e.Manager+"/"+e.Subresource)
+		}
+		return out
+	}
+	g.Expect(managers(&cached)).To(ConsistOf(FieldOwner+"/"), "cached managed fields")
+	g.Expect(len(managers(&stored))).To(BeNumerically(">", 1), "stored managed fields: %v", managers(&stored))
+
 	counter := &writeCounter{Client: mgrClient}
 	r := &MicroserviceReconciler{Client: counter}
 	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})

@@ -74,6 +74,10 @@ func readyEvent(prev, ready *metav1.Condition) (event, bool) {
 		return event{corev1.EventTypeNormal, EventReady, ready.Message}, true
 	case rollingOut(ready.Reason) && prevRolling:
 		// Still rolling out: one event per rollout is enough.
+	case rollingOut(ready.Reason) && prev == nil:
+		// The first rollout of a new Microservice: the Created event of the same pass
+		// tells it, so a create costs one Event fewer (at fleet scale, Events are most
+		// of what kubeship writes beyond its children and status).
 	case rollingOut(ready.Reason):
 		return event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message}, true
 	case refusal(ready.Reason):

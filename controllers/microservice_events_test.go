@@ -31,7 +31,8 @@ func TestTransitionEvents(t *testing.T) {
 		want     []string // type/reason
 	}{
 		{"nothing changed", []metav1.Condition{ready}, []metav1.Condition{ready}, nil},
-		{"first rollout starts", nil, []metav1.Condition{stale}, []string{"Normal/RolloutStarted"}},
+		{"first rollout is told by the Created event", nil, []metav1.Condition{stale}, nil},
+		{"first rollout with pods being replaced is told by the Created event", nil, []metav1.Condition{rolling}, nil},
 		{"rollout moves on without a new event", []metav1.Condition{stale}, []metav1.Condition{rolling}, nil},
 		{"rollout finishes", []metav1.Condition{rolling}, []metav1.Condition{ready}, []string{"Normal/RolloutFinished"}},
 		{"new generation starts a rollout", []metav1.Condition{ready}, []metav1.Condition{stale}, []string{"Normal/RolloutStarted"}},

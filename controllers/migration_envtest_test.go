@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -34,6 +35,7 @@ func TestFirstMigrationGatesTheFirstDeployment(t *testing.T) {
 	g.Expect(ready.Message).To(ContainSubstring("Migration Job " + job.Name + " is running"))
 	g.Expect(ready.Message).To(ContainSubstring("the Deployment is created once it succeeds"))
 	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionReconciling)).To(HaveField("Status", metav1.ConditionTrue))
+	g.Expect(kstatusOf(g, ctx, key)).To(Equal(kstatus.InProgressStatus))
 	g.Expect(k8s.Get(ctx, key, &appsv1.Deployment{})).To(Satisfy(apierrors.IsNotFound), "no Deployment before the first migration")
 
 	finishJob(t, ctx, client.ObjectKeyFromObject(job), true)
@@ -45,7 +47,8 @@ func TestFirstMigrationGatesTheFirstDeployment(t *testing.T) {
 	g.Expect(got.Status.Migration).To(Equal(&v1alpha1.MigrationStatus{
 		Revision: resources.MigrationRevision(got), JobName: job.Name, Image: "ghcr.io/acme/orders:1.0.0"}))
 	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionMigrationSucceeded)).To(HaveField("Status", metav1.ConditionTrue))
-	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionReconciling)).To(BeNil(), "kstatus sees Current once migrated and rolled out")
+	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionReconciling)).To(BeNil())
+	g.Expect(kstatusOf(g, ctx, key)).To(Equal(kstatus.CurrentStatus), "migrated and rolled out")
 }
 
 // migratedAndReady creates a migrating Microservice and takes it through its first
@@ -78,6 +81,7 @@ func TestImageBumpKeepsTheOldTemplateUntilTheMigrationSucceeded(t *testing.T) {
 	g.Expect(job.Name).NotTo(Equal(oldJob.Name))
 	g.Expect(job.Spec.Template.Spec.Containers[0].Image).To(Equal("ghcr.io/acme/payments:2.0.0"), "the migration runs the NEW image")
 	waitForReason(g, ctx, key, v1alpha1.ConditionReady, v1alpha1.ReasonMigrating)
+	g.Expect(kstatusOf(g, ctx, key)).To(Equal(kstatus.InProgressStatus))
 	g.Eventually(func(g Gomega) { g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](3))) }, timeout, interval).Should(Succeed())
 	g.Expect(templateImage(g, ctx, key)).To(Equal("ghcr.io/acme/payments:1.0.0"), "the old template keeps serving while migrating")
 
@@ -102,7 +106,8 @@ func TestFailedMigrationStopsTheRolloutAndASpecChangeRetries(t *testing.T) {
 	ready := waitForReason(g, ctx, key, v1alpha1.ConditionReady, v1alpha1.ReasonMigrationFailed)
 	g.Expect(ready.Message).To(ContainSubstring("Migration Job " + failed.Name + " failed (BackoffLimitExceeded"))
 	g.Expect(ready.Message).To(ContainSubstring("the previous version keeps serving"))
-	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionStalled)).To(HaveField("Reason", v1alpha1.ReasonMigrationFailed), "kstatus sees Failed")
+	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionStalled)).To(HaveField("Reason", v1alpha1.ReasonMigrationFailed))
+	g.Expect(kstatusOf(g, ctx, key)).To(Equal(kstatus.FailedStatus))
 	g.Expect(conditionOf(g, ctx, key, v1alpha1.ConditionReconciling)).To(BeNil())
 	g.Expect(templateImage(g, ctx, key)).To(Equal("ghcr.io/acme/billing:1.0.0"))
 	g.Eventually(func(g Gomega) {

@@ -10,6 +10,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -92,4 +95,13 @@ func setImage(g Gomega, ctx context.Context, key client.ObjectKey, image string)
 		ms.Spec.Image = image
 		return k8s.Update(ctx, ms)
 	}, timeout, interval).Should(Succeed())
+}
+
+// kstatusOf is what kstatus (Flux, kpt, cli-utils' status poller) makes of ms now.
+func kstatusOf(g Gomega, ctx context.Context, key client.ObjectKey) kstatus.Status {
+	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(mustGet(g, ctx, key))
+	g.Expect(err).NotTo(HaveOccurred())
+	res, err := kstatus.Compute(&unstructured.Unstructured{Object: raw})
+	g.Expect(err).NotTo(HaveOccurred())
+	return res.Status
 }

@@ -66,7 +66,9 @@ func templateChangedAfter(t *testing.T, ns, deployment, image, job string) {
 
 func TestMigrationGatesTheRollout(t *testing.T) {
 	ns := newNamespace(t)
-	apply := func(manifest string) { mustKubectl(t, "apply", "--server-side", "-n", ns, "-f", writeManifest(t, manifest)) }
+	apply := func(manifest string) {
+		mustKubectl(t, "apply", "--server-side", "-n", ns, "-f", writeManifest(t, manifest))
+	}
 	templateImage := func() string {
 		return strings.TrimSpace(mustKubectl(t, "get", "-n", ns, "deploy/shop", "-o", "jsonpath={.spec.template.spec.containers[0].image}"))
 	}

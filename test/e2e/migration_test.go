@@ -73,6 +73,17 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 		return strings.TrimSpace(mustKubectl(t, "get", "-n", ns, "deploy/shop", "-o", "jsonpath={.spec.template.spec.containers[0].image}"))
 	}
 
+	out := mustKubectl(t, "explain", "microservice.spec.migration")
+	for _, want := range []string{"activeDeadlineSeconds", "backoffLimit", "envFrom", "Absent means spec.image", "DATABASE_URL"} {
+		if !strings.Contains(out, want) {
+			t.Fatalf("kubectl explain lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := kubectl("apply", "-n", ns, "-f", writeManifest(t, migratingManifest("ghcr.io/acme/shop:1.0.0")+"    args: []\n")); err == nil ||
+		!strings.Contains(err.Error(), "spec.migration.args") {
+		t.Fatalf("an empty args list was not refused naming the field: %v", err)
+	}
+
 	apply(migratingManifest("ghcr.io/acme/shop:1.0.0"))
 	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=180s", "ms/shop")
 	jobs := migrationJobs(t, ns, "shop")

@@ -17,7 +17,11 @@ const MigrationJobsRetained = 3
 
 // pruneMigrationJobs deletes the finished migration Jobs past the retention count.
 func (r *MicroserviceReconciler) pruneMigrationJobs(ctx context.Context, ms *v1alpha1.Microservice, m *migrationObserved, jobs []batchv1.Job) error {
-	for _, job := range jobsToPrune(ms, m.jobName, jobs) {
+	lastSuccess := m.jobName
+	if st := ms.Status.Migration; m.state != migrationDone && st != nil {
+		lastSuccess = st.JobName
+	}
+	for _, job := range jobsToPrune(m.jobName, lastSuccess, jobs) {
 		if err := r.deleteMigrationJob(ctx, &job); err != nil {
 			return err
 		}
@@ -25,12 +29,11 @@ func (r *MicroserviceReconciler) pruneMigrationJobs(ctx context.Context, ms *v1a
 	return nil
 }
 
-// jobsToPrune picks, from the migration Jobs ms controls, those to delete. It is pure.
-func jobsToPrune(ms *v1alpha1.Microservice, current string, jobs []batchv1.Job) []batchv1.Job {
-	keep := map[string]bool{current: true}
-	if st := ms.Status.Migration; st != nil {
-		keep[st.JobName] = true
-	}
+// jobsToPrune picks, from a Microservice's migration Jobs, those to delete: neither
+// the current revision's nor the last success's (as this pass records it), nor one
+// still running, nor the newest finished others. It is pure.
+func jobsToPrune(current, lastSuccess string, jobs []batchv1.Job) []batchv1.Job {
+	keep := map[string]bool{current: true, lastSuccess: true}
 	var old []batchv1.Job
 	for _, j := range jobs {
 		if !keep[j.Name] && jobFinished(&j) && j.DeletionTimestamp.IsZero() {

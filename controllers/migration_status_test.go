@@ -89,13 +89,12 @@ func TestJobsToPrune(t *testing.T) {
 	job := func(name string, minute int, status batchv1.JobStatus) batchv1.Job {
 		return batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, CreationTimestamp: at(minute)}, Status: status}
 	}
-	ms := &v1alpha1.Microservice{Status: v1alpha1.MicroserviceStatus{Migration: &v1alpha1.MigrationStatus{JobName: "last-success"}}}
 	jobs := []batchv1.Job{
 		job("last-success", 0, finished), job("a", 1, finished), job("b", 2, finished), job("still-running", 3, batchv1.JobStatus{}),
 		job("c", 4, finished), job("d", 5, finished), job("current", 6, batchv1.JobStatus{}),
 	}
 	var names []string
-	for _, j := range jobsToPrune(ms, "current", jobs) {
+	for _, j := range jobsToPrune("current", "last-success", jobs) {
 		names = append(names, j.Name)
 	}
 	// Kept: current, last-success, still-running, and the newest three others (d, c, b).

@@ -44,7 +44,7 @@ func waitForJob(g Gomega, ctx context.Context, key client.ObjectKey) *batchv1.Jo
 
 // finishJob plays the Job controller: the Job's one pod succeeded (or failed), with the
 // status the API server requires of a finished Job.
-func finishJob(t testing.TB, ctx context.Context, key client.ObjectKey, succeeded bool) {
+func finishJob(t *testing.T, ctx context.Context, key client.ObjectKey, succeeded bool) {
 	t.Helper()
 	job := &batchv1.Job{}
 	if err := k8s.Get(ctx, key, job); err != nil {

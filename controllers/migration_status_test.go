@@ -93,8 +93,9 @@ func TestJobsToPrune(t *testing.T) {
 		job("last-success", 0, finished), job("a", 1, finished), job("b", 2, finished), job("still-running", 3, batchv1.JobStatus{}),
 		job("c", 4, finished), job("d", 5, finished), job("current", 6, batchv1.JobStatus{}),
 	}
-	var names []string
-	for _, j := range jobsToPrune("current", "last-success", jobs) {
+	pruned := jobsToPrune("current", "last-success", jobs)
+	names := make([]string, 0, len(pruned))
+	for _, j := range pruned {
 		names = append(names, j.Name)
 	}
 	// Kept: current, last-success, still-running, and the newest three others (d, c, b).

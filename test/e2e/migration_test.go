@@ -27,11 +27,11 @@ spec:
 `, image)
 }
 
-// migrationJobs lists the migration Jobs of Microservice name as
+// migrationJobs lists the migration Jobs of Microservice shop as
 // "name image succeeded/failed" lines, oldest first.
-func migrationJobs(t *testing.T, ns, name string) []string {
+func migrationJobs(t *testing.T, ns string) []string {
 	t.Helper()
-	out := mustKubectl(t, "get", "jobs", "-n", ns, "-l", "apps.kubeship.dev/migration="+name, "--sort-by=.metadata.creationTimestamp", "-o",
+	out := mustKubectl(t, "get", "jobs", "-n", ns, "-l", "apps.kubeship.dev/migration=shop", "--sort-by=.metadata.creationTimestamp", "-o",
 		`jsonpath={range .items[*]}{.metadata.name} {.spec.template.spec.containers[0].image} {.status.succeeded}/{.status.failed}{"\n"}{end}`)
 	return strings.Split(strings.TrimSpace(out), "\n")
 }
@@ -86,7 +86,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 
 	apply(migratingManifest("ghcr.io/acme/shop:1.0.0"))
 	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=180s", "ms/shop")
-	jobs := migrationJobs(t, ns, "shop")
+	jobs := migrationJobs(t, ns)
 	if len(jobs) != 1 || !strings.HasSuffix(jobs[0], " ghcr.io/acme/shop:1.0.0 1/") {
 		t.Fatalf("first migration Jobs: %q", jobs)
 	}
@@ -99,7 +99,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 	t.Run("an image bump migrates once, then rolls; a SIGKILL right after the Job is created changes nothing", func(t *testing.T) {
 		apply(migratingManifest("ghcr.io/acme/shop:2.0.0"))
 		eventually(t, 30*time.Second, func() error {
-			if got := migrationJobs(t, ns, "shop"); len(got) < 2 {
+			if got := migrationJobs(t, ns); len(got) < 2 {
 				return fmt.Errorf("jobs %q", got)
 			}
 			return nil
@@ -111,7 +111,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 			t.Fatalf("restarting the manager: %v", err)
 		}
 		readyForGeneration(t, ns, "shop", 120*time.Second)
-		jobs := migrationJobs(t, ns, "shop")
+		jobs := migrationJobs(t, ns)
 		if len(jobs) != 2 || !strings.HasSuffix(jobs[1], " ghcr.io/acme/shop:2.0.0 1/") {
 			t.Fatalf("Jobs after the bump: %q", jobs)
 		}
@@ -129,7 +129,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
     activeDeadlineSeconds: 3
 `)
 		eventually(t, 90*time.Second, expectField(ns, "ms/shop", `{.status.conditions[?(@.type=="Ready")].reason}`, "MigrationFailed"))
-		jobs := migrationJobs(t, ns, "shop")
+		jobs := migrationJobs(t, ns)
 		failed := strings.Fields(jobs[len(jobs)-1])[0]
 		msg := mustKubectl(t, "get", "-n", ns, "ms/shop", "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].message}`)
 		if !strings.Contains(msg, "Migration Job "+failed+" failed (DeadlineExceeded") {
@@ -160,7 +160,7 @@ func TestMigrationGatesTheRollout(t *testing.T) {
 		// The fix is a spec change: a new revision, a new Job; the failed one stays.
 		apply(migratingManifest("ghcr.io/acme/shop:3.0.0"))
 		readyForGeneration(t, ns, "shop", 120*time.Second)
-		jobs = migrationJobs(t, ns, "shop")
+		jobs = migrationJobs(t, ns)
 		if len(jobs) != 4 || !strings.HasSuffix(jobs[3], " ghcr.io/acme/shop:3.0.0 1/") {
 			t.Fatalf("Jobs after the fix: %q", jobs)
 		}

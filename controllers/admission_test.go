@@ -50,6 +50,11 @@ func TestAdmissionRejectsInvalidMicroservices(t *testing.T) {
 		{"version with shared", "spec: {image: x, database: {engine: postgres, mode: shared, serverRef: {name: pg}, version: '16'}}", `spec.database.version: Invalid value: spec.database.version is only allowed when spec.database.mode is dedicated`},
 		{"storage with shared", "spec: {image: x, database: {engine: mysql, mode: shared, serverRef: {name: my}, storage: 1Gi}}", `spec.database.storage: Invalid value: spec.database.storage is only allowed when spec.database.mode is dedicated`},
 		{"zero storage", "spec: {image: x, database: {engine: postgres, storage: '0'}}", `spec.database.storage: Invalid value: "0": spec.database.storage must be greater than zero`},
+		{"migration without command or args", "spec: {image: x, migration: {env: [{name: A, value: b}]}}", `spec.migration: Invalid value: spec.migration needs command or args`},
+		{"migration with an empty command", "spec: {image: x, migration: {command: []}}", `spec.migration.command: Invalid value: 0: spec.migration.command in body should have at least 1 items`},
+		{"migration image with whitespace", "spec: {image: x, migration: {image: 'a b', command: [m]}}", `spec.migration.image: Invalid value`},
+		{"migration deadline zero", "spec: {image: x, migration: {command: [m], activeDeadlineSeconds: 0}}", `spec.migration.activeDeadlineSeconds: Invalid value: 0`},
+		{"migration negative backoffLimit", "spec: {image: x, migration: {command: [m], backoffLimit: -1}}", `spec.migration.backoffLimit: Invalid value: -1`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

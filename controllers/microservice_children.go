@@ -68,6 +68,11 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 		desired.Spec.WithReplicas(resources.MinReplicas(ms))
 	}
 	withDatabaseEndpoint(desired, ms, obs, live, found)
+	if !obs.migration.gateOpen() {
+		if apply, err := r.holdTemplate(ctx, ms, desired, live, found); err != nil || !apply {
+			return err
+		}
+	}
 	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, appsv1ac.ExtractDeployment); err != nil {
 		return err
 	}

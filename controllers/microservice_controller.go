@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
@@ -57,6 +58,7 @@ type MicroserviceReconciler struct {
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;watch;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 
 // Reconcile runs one pass: read the Microservice, apply its children, write status once.
 func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
@@ -73,15 +75,14 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	var obs observed
 	// The database comes first: the pods read their DATABASE_URL from its Secret.
 	dbErr := r.reconcileDatabase(ctx, ms, &obs)
+	// The migration comes before the workload: it decides which pod template the
+	// Deployment may have (see holdTemplate).
+	obs.migrationErr = noteRefusal(&obs, r.reconcileMigration(ctx, ms, &obs))
 	obs.applyErr = r.applyWorkload(ctx, ms, &obs)
-	stepErr := errors.Join(dbErr, obs.applyErr)
 	r.recordPass(ms, &obs, dbErr)
-
-	if apierrors.IsInvalid(obs.applyErr) {
-		// The API server refused a child built from this spec: only the user can fix
-		// it, and their fix is a change that brings a new pass. Status says why.
-		stepErr = dbErr
-	}
+	// A child the API server refused as built from this spec is not retried: only the
+	// user can fix it, and their fix is a change that brings a new pass. Status says why.
+	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr))
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it. The change may
@@ -97,6 +98,14 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil
 	}
 	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
+}
+
+// retriable is err unless it is the API server refusing an object as invalid.
+func retriable(err error) error {
+	if apierrors.IsInvalid(err) {
+		return nil
+	}
+	return err
 }
 
 // recordPass records what the pass did that is not status: creations as an Event,
@@ -197,6 +206,7 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel)).
 		Owns(&appsv1.StatefulSet{}).
 		Owns(&networkingv1.NetworkPolicy{}).
+		Owns(&batchv1.Job{}).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
 		Named("microservice").

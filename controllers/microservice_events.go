@@ -86,15 +86,19 @@ func readyEvent(prev, ready *metav1.Condition) (event, bool) {
 		return event{corev1.EventTypeWarning, EventReconcileFailed, ready.Message}, true
 	case ready.Reason == v1alpha1.ReasonDatabaseNotReady:
 		// DatabaseReady's own event tells the story.
+	case ready.Reason == v1alpha1.ReasonMigrationFailed:
+		// The MigrationFailed event, which points at the Job, tells the story.
 	default:
 		return event{corev1.EventTypeWarning, EventNotReady, ready.Message}, true
 	}
 	return event{}, false
 }
 
-// rollingOut tells whether a Ready reason says a rollout is under way.
+// rollingOut tells whether a Ready reason says a rollout is under way; a migration is
+// its first step.
 func rollingOut(reason string) bool {
-	return reason == v1alpha1.ReasonRolloutInProgress || reason == v1alpha1.ReasonObservedGenerationStale
+	return reason == v1alpha1.ReasonRolloutInProgress || reason == v1alpha1.ReasonObservedGenerationStale ||
+		reason == v1alpha1.ReasonMigrating
 }
 
 // refusal tells whether a condition reason reports an object kubeship refused to write.

@@ -19,10 +19,13 @@ type observed struct {
 	deployment *appsv1.Deployment                     // nil when it does not exist
 	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
 	database   databaseObserved
+	migration  migrationObserved
 	// created lists the kinds of children this pass created, for the Created event.
 	created []string
 	// applyErr is the first error writing a child; status reports it and the pass retries.
 	applyErr error
+	// migrationErr is the error of the migration step; reported like applyErr.
+	migrationErr error
 	// notOwned lists the existing objects with children's names that kubeship refused
 	// to write; status reports them and the pass is not retried with backoff.
 	notOwned []*notOwnedError
@@ -60,6 +63,7 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 			st.Database = nil
 		}
 	}
+	setMigrationStatus(&st, ms, obs.migration)
 	setCondition(&st, ms, readyCondition(ms, obs, prevReady, dbReady))
 	if ms.Spec.Scaling != nil {
 		setCondition(&st, ms, scalingActiveCondition(obs.autoscaler))
@@ -129,9 +133,18 @@ func readyCondition(ms *v1alpha1.Microservice, obs observed, prev, dbReady *meta
 		return notReady(v1alpha1.ReasonInvalidSpec, "%s", obs.applyErr.Error())
 	case obs.applyErr != nil:
 		return notReady(v1alpha1.ReasonReconcileError, "%s", obs.applyErr.Error())
+	case apierrors.IsInvalid(obs.migrationErr):
+		return notReady(v1alpha1.ReasonInvalidSpec, "%s", obs.migrationErr.Error())
+	case obs.migrationErr != nil:
+		return notReady(v1alpha1.ReasonReconcileError, "%s", obs.migrationErr.Error())
 	case dbReason == v1alpha1.ReasonDatabaseFailed:
 		// A database that needs a person outweighs any rollout state.
 		return notReady(dbReason, "%s", dbMessage)
+	}
+	if reason, msg, held := migrationBlocksReady(ms, obs.migration, d != nil); held {
+		return notReady(reason, "%s", msg)
+	}
+	switch {
 	case d == nil:
 		return notReady(v1alpha1.ReasonRolloutInProgress, "Waiting for the Deployment to be created")
 	case d.Status.ObservedGeneration < d.Generation && !autoscaledAndSettled(ms, prev):

@@ -54,6 +54,9 @@ type Options struct {
 	// onReconcile, set only by tests, sees every request a controller reconciles, with
 	// the context the pass runs under.
 	onReconcile func(ctx context.Context, controller string, req reconcile.Request)
+	// ignore, set only by tests, keeps the controllers away from the requests it
+	// matches, so a test can drive those objects pass by pass with reconcilers of its own.
+	ignore func(req reconcile.Request) bool
 }
 
 func (o Options) withDefaults() Options {
@@ -102,13 +105,19 @@ func DefaultOperatorNamespace() string {
 	return FallbackOperatorNamespace
 }
 
-// observed wraps r so tests can count passes; without a hook it is r itself.
+// observed wraps r so tests can count passes (or keep it away from some objects);
+// without a hook it is r itself.
 func (o Options) observed(name string, r reconcile.Reconciler) reconcile.Reconciler {
-	if o.onReconcile == nil {
+	if o.onReconcile == nil && o.ignore == nil {
 		return r
 	}
 	return reconcile.Func(func(ctx context.Context, req reconcile.Request) (reconcile.Result, error) {
-		o.onReconcile(ctx, name, req)
+		if o.ignore != nil && o.ignore(req) {
+			return reconcile.Result{}, nil
+		}
+		if o.onReconcile != nil {
+			o.onReconcile(ctx, name, req)
+		}
 		return r.Reconcile(ctx, req)
 	})
 }

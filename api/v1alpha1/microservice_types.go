@@ -93,6 +93,12 @@ type MicroserviceSpec struct {
 	// privilege escalation, all capabilities dropped) always applies.
 	// +optional
 	SecurityContext *corev1.PodSecurityContext `json:"securityContext,omitempty"`
+
+	// migration is a schema migration run as a Job before each new version rolls out:
+	// when the image or the migration changes, the Deployment keeps its previous pod
+	// template until the migration Job succeeded. See docs/migrations.md.
+	// +optional
+	Migration *MigrationSpec `json:"migration,omitempty"`
 }
 
 // ServicePort is a port the service listens on.
@@ -133,8 +139,9 @@ type MicroserviceStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Available, DatabaseReady (with a database) and ScalingActive
-	// (with scaling).
+	// conditions: Ready, Available, DatabaseReady (with a database), ScalingActive
+	// (with scaling), MigrationSucceeded (with a migration; Reconciling or Stalled while
+	// a migration runs or after it failed).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -164,6 +171,10 @@ type MicroserviceStatus struct {
 	// database describes how to reach the service's database.
 	// +optional
 	Database *DatabaseStatus `json:"database,omitempty"`
+
+	// migration records the last migration that succeeded (with spec.migration).
+	// +optional
+	Migration *MigrationStatus `json:"migration,omitempty"`
 }
 
 // DatabaseStatus tells where the service's database lives.

@@ -83,6 +83,12 @@ var managerGrants = map[grant]string{
 	{"networking.k8s.io", "networkpolicies", "create"}: "Server-Side Apply of a new NetworkPolicy",
 	{"networking.k8s.io", "networkpolicies", "patch"}:  "Server-Side Apply, takeFieldOwnership",
 
+	{"batch", "jobs", "get"}:    "getChild: a migration Job missing from the cache is confirmed on the API server (the Job's name is the lock)",
+	{"batch", "jobs", "list"}:   "informer: Owns(&batchv1.Job{}); migrationJobs lists a Microservice's migration Jobs",
+	{"batch", "jobs", "watch"}:  "informer, as list",
+	{"batch", "jobs", "create"}: "startMigration creates a revision's migration Job (Create, never apply: an existing Job is never taken over)",
+	{"batch", "jobs", "delete"}: "deleteMigrationJob: retention of finished migration Jobs (migration_prune.go)",
+
 	{"apps.kubeship.dev", "microservices", "list"}:         "informer: For(&v1alpha1.Microservice{}); readyCollector and requestsFor list from it",
 	{"apps.kubeship.dev", "microservices", "watch"}:        "informer, as list",
 	{"apps.kubeship.dev", "microservices", "patch"}:        "finalizer (database_finalize.go) and shared-database record (database_shared.go)",

@@ -160,15 +160,21 @@ func DatabaseService(ms *v1alpha1.Microservice) *corev1ac.ServiceApplyConfigurat
 	return s
 }
 
-// DatabaseNetworkPolicy admits only ms's own pods, and only on the database port.
+// DatabaseNetworkPolicy admits only ms's own pods (and its migration's), and only on the
+// database port.
 func DatabaseNetworkPolicy(ms *v1alpha1.Microservice) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	port := intstr.FromInt32(EnginePort(ms.Spec.Database.Engine))
+	rule := networkingv1ac.NetworkPolicyIngressRule().
+		WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(labelSelector(ms)))
+	if ms.Spec.Migration != nil {
+		// The migration Job's pods do not carry the app's selector label (they must take
+		// no traffic), so they are admitted by their own.
+		rule.WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1LabelSelector(map[string]string{LabelMigration: ms.Name})))
+	}
 	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1LabelSelector(map[string]string{LabelDatabase: ms.Name})).
 		WithPolicyTypes("Ingress").
-		WithIngress(networkingv1ac.NetworkPolicyIngressRule().
-			WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(labelSelector(ms))).
-			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port))))
+		WithIngress(rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port))))
 	n.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return n
 }

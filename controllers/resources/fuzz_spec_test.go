@@ -67,6 +67,9 @@ func fuzzMicroservice(t *testing.T, in fuzzInput) *v1alpha1.Microservice {
 		}
 		ms.Spec.DisruptionBudget = &v1alpha1.DisruptionBudgetSpec{MaxUnavailable: &v}
 	}
+	if in.flags&(1<<10) != 0 {
+		ms.Spec.Migration = &v1alpha1.MigrationSpec{Command: []string{"/app", "migrate"}, Env: ms.Spec.Env}
+	}
 	return ms
 }
 

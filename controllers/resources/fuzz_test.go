@@ -29,6 +29,7 @@ func FuzzBuilders(f *testing.F) {
 	f.Add("web", "pg", "img", []byte("abcdefghijklmnop"), "DATABASE_URL,X", int32(0), int32(2), int32(7), uint16(2|4|8|1<<4|2<<5|1<<8|1<<9))
 	f.Add(strings.Repeat("n", 50), strings.Repeat("s", 63), "i", []byte("zzzzzzzz"), "", int32(-5), int32(-1), int32(1), uint16(3|4|4<<5|1<<4))
 	f.Add("1a.b-c", "x", "i", []byte{0, 0, 0, 79, 1, 1, 0, 79}, "1x,a=b,é", int32(1), int32(1), int32(1), uint16(1))
+	f.Add(strings.Repeat("m", 50), "shop", "img:2", []byte{}, "A", int32(2), int32(0), int32(0), uint16(1|1<<5|1<<10))
 	f.Fuzz(func(t *testing.T, name, namespace, image string, ports []byte, envNames string, replicas, minReplicas, spread int32, flags uint16) {
 		ms := fuzzMicroservice(t, fuzzInput{name, namespace, image, envNames, ports, replicas, minReplicas, spread, flags})
 		gaps := crdGaps(ms)
@@ -39,7 +40,37 @@ func FuzzBuilders(f *testing.F) {
 		if ms.Spec.Database != nil {
 			checkDatabaseChildren(t, ms, gaps)
 		}
+		if ms.Spec.Migration != nil {
+			checkMigrationJob(t, ms)
+		}
 	})
+}
+
+// checkMigrationJob: a Job name that is also a valid label value (its pods' job-name),
+// pods the Deployment and the Service never select, and the database admitting them.
+func checkMigrationJob(t *testing.T, ms *v1alpha1.Microservice) {
+	t.Helper()
+	job := MigrationJob(ms, MigrationRevision(ms))
+	if errs := append(validation.IsDNS1123Label(job.Name), validation.IsValidLabelValue(job.Name)...); len(errs) > 0 {
+		t.Errorf("migration Job name %q: %v", job.Name, errs)
+	}
+	checkLabels(t, "migration Job", job.Labels)
+	pod := job.Spec.Template.Labels
+	checkLabels(t, "migration pod template", pod)
+	selected := true
+	for k, v := range Deployment(ms).Spec.Selector.MatchLabels {
+		selected = selected && pod[k] == v
+	}
+	if selected {
+		t.Errorf("the Deployment's selector matches the migration pods %v", pod)
+	}
+	if db := ms.Spec.Database; db != nil && db.Mode == v1alpha1.ModeDedicated {
+		from := DatabaseNetworkPolicy(ms).Spec.Ingress[0].From
+		if len(from) != 2 {
+			t.Fatalf("the database NetworkPolicy admits %d peers, want the app and its migration", len(from))
+		}
+		checkSelects(t, "NetworkPolicy migration peer", from[1].PodSelector.MatchLabels, pod)
+	}
 }
 
 // gaps lists the API-server rules a CRD-admitted spec still breaks.

@@ -6,9 +6,11 @@
 -- Reasons that waiting will not fix: a person has to change the spec, the
 -- image, the DatabaseServer or its allowedNamespaces, or hand over (or remove)
 -- an object kubeship does not own. They appear on Ready and (NamespaceNotAllowed,
--- ProvisioningFailed, ResourceNotOwned) on DatabaseReady.
+-- ProvisioningFailed, ResourceNotOwned) on DatabaseReady. MigrationFailed: the
+-- migration Job failed and the rollout is stopped until the spec changes.
 local failed = {
   ProgressDeadlineExceeded = true,
+  MigrationFailed = true,
   InvalidSpec = true,
   DatabaseFailed = true,
   NamespaceNotAllowed = true,
@@ -62,7 +64,7 @@ if ready.status == "True" then
   return {status = "Healthy", message = messageOf(ready)}
 end
 
--- RolloutInProgress, ObservedGenerationStale, DatabaseNotReady, ReconcileError
--- (the operator retries) or a reason this script does not know: all of them
--- settle without a person.
+-- RolloutInProgress, ObservedGenerationStale, Migrating, DatabaseNotReady,
+-- ReconcileError (the operator retries) or a reason this script does not know:
+-- all of them settle without a person.
 return {status = "Progressing", message = messageOf(ready)}

@@ -37,6 +37,8 @@ type MicroserviceReconciler struct {
 	Admins serverConnector
 	// Recorder records Events on condition transitions; nil records none.
 	Recorder events.EventRecorder
+	// Routes starts routing's watches when a Microservice first needs them.
+	Routes *routeWatches
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -74,13 +76,14 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	// The database comes first: the pods read their DATABASE_URL from its Secret.
 	dbErr := r.reconcileDatabase(ctx, ms, &obs)
 	obs.applyErr = r.applyWorkload(ctx, ms, &obs)
-	stepErr := errors.Join(dbErr, obs.applyErr)
+	routeErr := r.reconcileRoutes(ctx, ms, &obs)
+	stepErr := errors.Join(dbErr, obs.applyErr, routeErr)
 	r.recordPass(ms, &obs, dbErr)
 
 	if apierrors.IsInvalid(obs.applyErr) {
 		// The API server refused a child built from this spec: only the user can fix
 		// it, and their fix is a change that brings a new pass. Status says why.
-		stepErr = dbErr
+		stepErr = errors.Join(dbErr, routeErr)
 	}
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
@@ -91,7 +94,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	if stepErr == nil && len(obs.notOwned) > 0 {
+	if stepErr == nil && (len(obs.notOwned) > 0 || obs.routes.refused != nil) {
 		// Consent to adoption is given on an object outside the cache, so no watch
 		// event brings it: look again after a while, without backoff growing.
 		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil
@@ -186,7 +189,10 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
 		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := indexRoutes(mgr); err != nil {
+		return err
+	}
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
 		Owns(&appsv1.Deployment{}).
@@ -199,6 +205,14 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
+		// Route conflicts: a spec change of one service wakes those sharing its hosts.
+		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.routeRivals), builder.WithPredicates(routeClaimsChanged())).
 		Named("microservice").
-		Complete(opts.observed("microservice", r))
+		Build(opts.observed("microservice", r))
+	if err != nil {
+		return err
+	}
+	// Routing's watches start later, when a Microservice first needs them.
+	r.Routes = &routeWatches{mgr: mgr, controller: c}
+	return nil
 }

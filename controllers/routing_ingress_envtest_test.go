@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
@@ -43,12 +44,19 @@ func TestRoutesIngress(t *testing.T) {
 	waitForReason(g, ctx, key, v1alpha1.ConditionReady, v1alpha1.ReasonReady)
 	g.Expect(getMicroservice(g, ctx, key).Status.URL).To(Equal("https://web.example.com"))
 
-	// A converged pass writes nothing: the Ingress keeps its resourceVersion.
+	// A converged pass writes nothing: neither the Ingress nor the status move.
 	g.Expect(k8s.Get(ctx, key, ing)).To(Succeed())
+	req := reconcile.Request{NamespacedName: key}
+	before := passes.of("microservice", req)
+	s := getMicroservice(g, ctx, key)
+	s.Annotations = map[string]string{"example.com/poke": "1"}
+	g.Expect(k8s.Update(ctx, s)).To(Succeed())
+	g.Eventually(func() int { return passes.of("microservice", req) }, timeout, interval).Should(BeNumerically(">", before))
 	g.Consistently(func(g Gomega) {
 		now := &networkingv1.Ingress{}
 		g.Expect(k8s.Get(ctx, key, now)).To(Succeed())
 		g.Expect(now.ResourceVersion).To(Equal(ing.ResourceVersion))
+		g.Expect(getMicroservice(g, ctx, key).ResourceVersion).To(Equal(s.ResourceVersion))
 	}, "1s", interval).Should(Succeed())
 
 	t.Run("removing spec.routes deletes only the Ingress kubeship controls", func(t *testing.T) {

@@ -7,11 +7,12 @@ import (
 	"sync"
 
 	networkingv1 "k8s.io/api/networking/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/controller"
@@ -64,8 +65,7 @@ type routeWatches struct {
 	ingressWatched bool
 	crdWatched     bool
 	// checked: discovery was asked since the last change of the CRD, and installed is
-	// its answer. Asking again costs a full discovery when the group is missing, so
-	// it waits for the CRD watch to report a change.
+	// its answer; it is asked again only when the CRD watch reports a change.
 	checked, installed bool
 	routes             cache.Cache // kubeship's HTTPRoutes (and the Gateways they name), once installed
 }
@@ -98,16 +98,11 @@ func (w *routeWatches) gatewayRoutes(ctx context.Context) (cache.Cache, error) {
 		w.crdWatched = true
 	}
 	if !w.checked {
-		_, err := w.mgr.GetRESTMapper().RESTMapping(httpRouteKind, gatewayv1.GroupVersion.Version)
-		switch {
-		case err == nil:
-			w.installed = true
-		case meta.IsNoMatchError(err):
-			w.installed = false
-		default:
+		installed, err := w.servesHTTPRoutes()
+		if err != nil {
 			return nil, fmt.Errorf("looking up the Gateway API: %w", err)
 		}
-		w.checked = true
+		w.installed, w.checked = installed, true
 	}
 	if !w.installed {
 		return nil, nil
@@ -120,6 +115,28 @@ func (w *routeWatches) gatewayRoutes(ctx context.Context) (cache.Cache, error) {
 		w.routes = c
 	}
 	return w.routes, nil
+}
+
+// servesHTTPRoutes asks the API server's discovery for gateway.networking.k8s.io/v1:
+// one small request, and, unlike the RESTMapper, it also sees the API go away.
+func (w *routeWatches) servesHTTPRoutes() (bool, error) {
+	dc, err := discovery.NewDiscoveryClientForConfigAndClient(w.mgr.GetConfig(), w.mgr.GetHTTPClient())
+	if err != nil {
+		return false, err
+	}
+	list, err := dc.ServerResourcesForGroupVersion(gatewayv1.GroupVersion.String())
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	for _, r := range list.APIResources {
+		if r.Kind == httpRouteKind.Kind {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // startRouteCache makes the HTTPRoute cache, runs it under the manager and watches it.

@@ -132,3 +132,27 @@ func TestRoutesGateReady(t *testing.T) {
 		t.Fatalf("Ready held back although routed: %+v", got)
 	}
 }
+
+func TestRoutedEvents(t *testing.T) {
+	cond := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionRouted, Status: status, Reason: reason, Message: "m"}}
+	}
+	cases := []struct {
+		name     string
+		old, cur []metav1.Condition
+		want     []event
+	}{
+		{"pending records nothing", nil, cond(metav1.ConditionFalse, v1alpha1.ReasonRoutePending), nil},
+		{"served", cond(metav1.ConditionFalse, v1alpha1.ReasonRoutePending), cond(metav1.ConditionTrue, v1alpha1.ReasonRouted), []event{{"Normal", EventRouted, "m"}}},
+		{"conflict, once", nil, cond(metav1.ConditionFalse, v1alpha1.ReasonRouteConflict), []event{{"Warning", EventRouteConflict, "m"}}},
+		{"steady conflict records nothing", cond(metav1.ConditionFalse, v1alpha1.ReasonRouteConflict), cond(metav1.ConditionFalse, v1alpha1.ReasonRouteConflict), nil},
+		{"no Gateway API", nil, cond(metav1.ConditionFalse, v1alpha1.ReasonGatewayAPINotInstalled), []event{{"Warning", EventRouteFailed, "m"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if diff := cmp.Diff(tc.want, transitionEvents(tc.old, tc.cur), cmp.AllowUnexported(event{})); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+}

@@ -9,7 +9,7 @@ import (
 // MicroserviceSpec describes one microservice: the container it runs, how it scales,
 // and the database it owns.
 // +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.scaling))",message="spec.replicas and spec.scaling are mutually exclusive: remove spec.replicas to let the autoscaler own the replica count",fieldPath=".replicas"
-// +kubebuilder:validation:XValidation:rule="!has(self.routes) || self.routes.all(r, has(self.ports) ? (has(r.port) ? self.ports.exists(p, p.name == r.port && p.protocol == 'TCP') : self.ports[0].protocol == 'TCP') : (!has(r.port) || r.port == 'http'))",message="spec.routes[].port must name a TCP port of spec.ports (default: the first port; without spec.ports the port is called http)",fieldPath=".routes"
+// +kubebuilder:validation:XValidation:rule="!has(self.routes) || self.routes.all(r, has(self.ports) && size(self.ports) > 0 ? (has(r.port) ? self.ports.exists(p, p.name == r.port && p.protocol == 'TCP') : self.ports[0].protocol == 'TCP') : (!has(r.port) || r.port == 'http'))",message="spec.routes[].port must name a TCP port of spec.ports (default: the first port; without spec.ports the port is called http)",fieldPath=".routes"
 // +kubebuilder:validation:XValidation:rule="!has(self.readyRequiresRoutes) || !self.readyRequiresRoutes || has(self.routes)",message="spec.readyRequiresRoutes needs spec.routes",fieldPath=".readyRequiresRoutes"
 type MicroserviceSpec struct {
 	// image is the container image to run, e.g. ghcr.io/acme/payments:1.4.2.

@@ -106,8 +106,8 @@ type MicroserviceSpec struct {
 	// +listMapKey=path
 	// +kubebuilder:validation:MaxItems=16
 	// +kubebuilder:validation:XValidation:rule="self.all(r, has(r.gatewayRef)) || self.all(r, has(r.ingressClassName))",message="spec.routes: use one kind per service: either every route has gatewayRef (an HTTPRoute) or every route has ingressClassName (an Ingress)"
-	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.gatewayRef) || r.gatewayRef == self[0].gatewayRef)",message="spec.routes: every route names the same gatewayRef (together they make one HTTPRoute)"
-	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.ingressClassName) || r.ingressClassName == self[0].ingressClassName)",message="spec.routes: every route names the same ingressClassName (together they make one Ingress)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.gatewayRef) || (has(self[0].gatewayRef) && r.gatewayRef == self[0].gatewayRef))",message="spec.routes: every route names the same gatewayRef (together they make one HTTPRoute)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.ingressClassName) || (has(self[0].ingressClassName) && r.ingressClassName == self[0].ingressClassName))",message="spec.routes: every route names the same ingressClassName (together they make one Ingress)"
 	// +kubebuilder:validation:XValidation:rule="!has(self[0].gatewayRef) || self.all(a, self.all(b, self.exists(c, c.host == a.host && c.path == b.path && (has(c.port) ? c.port : '') == (has(b.port) ? b.port : ''))))",message="spec.routes: routes with gatewayRef make one HTTPRoute, whose hostnames apply to all of its paths: every host must list the same paths (with the same ports)"
 	// +kubebuilder:validation:XValidation:rule="self.all(a, self.all(b, a.host != b.host || (has(a.tls) ? (has(b.tls) && a.tls.secretName == b.tls.secretName) : !has(b.tls))))",message="spec.routes: routes of one host share one tls setting (TLS is per host)"
 	Routes []Route `json:"routes,omitempty"`

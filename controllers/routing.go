@@ -47,6 +47,10 @@ func (r *MicroserviceReconciler) reconcileRoutes(ctx context.Context, ms *v1alph
 	ro := &obs.routes
 	ro.active = true
 	err := r.syncRoutes(ctx, ms, obs)
+	if errors.Is(err, errGatewayAPIPending) {
+		ro.notInstalled = resources.UsesGateway(ms)
+		return err
+	}
 	if n, ok := asNotOwned(err); ok {
 		ro.refused = n
 		return nil
@@ -71,15 +75,20 @@ func (r *MicroserviceReconciler) syncRoutes(ctx context.Context, ms *v1alpha1.Mi
 		return err
 	}
 	routeCache, err := r.Routes.gatewayRoutes(ctx)
-	if err != nil {
+	// A Gateway API still being installed only holds back Gateway routes.
+	pending := errors.Is(err, errGatewayAPIPending)
+	if err != nil && !pending {
 		return err
+	}
+	if !resources.UsesGateway(ms) {
+		err = nil
 	}
 	ro.notInstalled = routeCache == nil && resources.UsesGateway(ms)
 	var httpErr error
 	if routeCache != nil {
 		httpErr = r.syncHTTPRoute(ctx, ms, routeCache, resources.HTTPRoute(ms, ro.servable), obs)
 	}
-	return errors.Join(httpErr, r.syncIngress(ctx, ms, resources.Ingress(ms, ro.servable), obs))
+	return errors.Join(err, httpErr, r.syncIngress(ctx, ms, resources.Ingress(ms, ro.servable), obs))
 }
 
 // syncHTTPRoute applies desired, or deletes ms's HTTPRoute when desired is nil.

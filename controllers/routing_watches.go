@@ -103,6 +103,12 @@ func (w *routeWatches) gatewayRoutes(ctx context.Context) (cache.Cache, error) {
 			return nil, fmt.Errorf("looking up the Gateway API: %w", err)
 		}
 		w.installed, w.checked = installed, true
+		if !installed && w.crdExists(ctx) {
+			// Just created: discovery lists a new CRD's API a moment after it is
+			// Established, and no further CRD event may come to say so.
+			w.checked = false
+			return nil, errGatewayAPIPending
+		}
 	}
 	if !w.installed {
 		return nil, nil
@@ -115,6 +121,15 @@ func (w *routeWatches) gatewayRoutes(ctx context.Context) (cache.Cache, error) {
 		w.routes = c
 	}
 	return w.routes, nil
+}
+
+// errGatewayAPIPending: the HTTPRoute CRD exists but the API server does not serve it
+// yet. The pass is retried (with backoff) until it does.
+var errGatewayAPIPending = errors.New("the HTTPRoute CRD exists, but the API server does not serve gateway.networking.k8s.io/v1 HTTPRoutes yet")
+
+// crdExists tells whether the HTTPRoute CRD is in the (name-filtered) CRD cache.
+func (w *routeWatches) crdExists(ctx context.Context) bool {
+	return w.mgr.GetCache().Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crdMetadata()) == nil
 }
 
 // servesHTTPRoutes asks the API server's discovery for gateway.networking.k8s.io/v1:

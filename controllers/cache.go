@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,6 +38,7 @@ func CacheOptions(namespaces ...string) cache.Options {
 		byObject[obj] = cache.ByObject{Label: managed, Transform: keepOwnFieldManagers}
 	}
 	byObject[&v1alpha1.Microservice{}] = cache.ByObject{Transform: dropFieldManagers}
+	maps.Copy(byObject, routingCacheObjects(managed))
 	opts := cache.Options{ByObject: byObject}
 	if len(namespaces) > 0 {
 		opts.DefaultNamespaces = map[string]cache.Config{}

@@ -48,8 +48,15 @@ func TestCacheOptionsNamespaces(t *testing.T) {
 			t.Errorf("DefaultNamespaces lacks %q: %v", ns, got.DefaultNamespaces)
 		}
 	}
-	// The managed-by label filter of child kinds stays with namespaces.
+	// The managed-by label filter of child kinds stays with namespaces. The one
+	// metadata-only entry, the HTTPRoute CRD, is selected by name instead.
 	for obj, by := range got.ByObject {
+		if _, crd := obj.(*metav1.PartialObjectMetadata); crd {
+			if by.Field == nil || by.Field.String() != "metadata.name="+httpRouteCRD {
+				t.Errorf("the CRD watch is not limited to %s: %v", httpRouteCRD, by.Field)
+			}
+			continue
+		}
 		if by.Label == nil || by.Label.Empty() {
 			t.Errorf("%T lost its label selector", obj)
 		}

@@ -38,6 +38,8 @@ type MicroserviceReconciler struct {
 	Admins serverConnector
 	// Recorder records Events on condition transitions; nil records none.
 	Recorder events.EventRecorder
+	// Routes starts routing's watches when a Microservice first needs them.
+	Routes *routeWatches
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -79,10 +81,11 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	// Deployment may have (see holdTemplate).
 	obs.migrationErr = noteRefusal(&obs, r.reconcileMigration(ctx, ms, &obs))
 	obs.applyErr = r.applyWorkload(ctx, ms, &obs)
+	routeErr := r.reconcileRoutes(ctx, ms, &obs)
 	r.recordPass(ms, &obs, dbErr)
 	// A child the API server refused as built from this spec is not retried: only the
 	// user can fix it, and their fix is a change that brings a new pass. Status says why.
-	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr))
+	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr), routeErr)
 	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it. The change may
@@ -92,7 +95,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	if stepErr == nil && len(obs.notOwned) > 0 {
+	if stepErr == nil && (len(obs.notOwned) > 0 || obs.routes.refused != nil) {
 		// Consent to adoption is given on an object outside the cache, so no watch
 		// event brings it: look again after a while, without backoff growing.
 		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil
@@ -195,7 +198,10 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
 		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
 	}
-	return ctrl.NewControllerManagedBy(mgr).
+	if err := indexRoutes(mgr); err != nil {
+		return err
+	}
+	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
 		Owns(&appsv1.Deployment{}).
@@ -209,6 +215,14 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Owns(&batchv1.Job{}).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
+		// Route conflicts: a spec change of one service wakes those sharing its hosts.
+		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.routeRivals), builder.WithPredicates(routeClaimsChanged())).
 		Named("microservice").
-		Complete(opts.observed("microservice", r))
+		Build(opts.observed("microservice", r))
+	if err != nil {
+		return err
+	}
+	// Routing's watches start later, when a Microservice first needs them.
+	r.Routes = &routeWatches{mgr: mgr, controller: c}
+	return nil
 }

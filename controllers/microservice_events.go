@@ -36,6 +36,11 @@ func transitionEvents(old, cur []metav1.Condition) []event {
 			events = append(events, e)
 		}
 	}
+	if routed, ok := changed(old, cur, v1alpha1.ConditionRouted); ok {
+		if e, ok := routedEvent(routed); ok {
+			events = append(events, e)
+		}
+	}
 	if ready, ok := changed(old, cur, v1alpha1.ConditionReady); ok {
 		if e, ok := readyEvent(meta.FindStatusCondition(old, v1alpha1.ConditionReady), ready); ok {
 			events = append(events, e)

@@ -29,6 +29,8 @@ type observed struct {
 	// notOwned lists the existing objects with children's names that kubeship refused
 	// to write; status reports them and the pass is not retried with backoff.
 	notOwned []*notOwnedError
+	// routes is what routing saw (routing.go); it reports on Routed, not Ready.
+	routes routesObserved
 }
 
 // computeStatus returns ms's status for what was observed. It is pure: the same inputs
@@ -64,7 +66,8 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 		}
 	}
 	setMigrationStatus(&st, ms, obs.migration)
-	setCondition(&st, ms, readyCondition(ms, obs, prevReady, dbReady))
+	setRoutesStatus(&st, ms, obs.routes)
+	setCondition(&st, ms, routesGateReady(ms, readyCondition(ms, obs, prevReady, dbReady), &st))
 	if ms.Spec.Scaling != nil {
 		setCondition(&st, ms, scalingActiveCondition(obs.autoscaler))
 	} else {

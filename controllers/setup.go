@@ -6,6 +6,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 )
 
 // SetupWithManager registers every kubeship controller with mgr. connect opens admin
@@ -13,6 +14,11 @@ import (
 // the defaults.
 func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 	opts = opts.withDefaults()
+	// HTTPRoutes and Gateways are read and written typed; the scheme knows them even
+	// where the cluster does not serve them (routing checks that before each use).
+	if err := gatewayv1.Install(mgr.GetScheme()); err != nil {
+		return fmt.Errorf("registering the Gateway API types: %w", err)
+	}
 	admins := serverConnector{
 		gate:    secretGate{reader: mgr.GetAPIReader(), namespace: opts.OperatorNamespace},
 		connect: connect,

@@ -9,6 +9,8 @@ import (
 // MicroserviceSpec describes one microservice: the container it runs, how it scales,
 // and the database it owns.
 // +kubebuilder:validation:XValidation:rule="!(has(self.replicas) && has(self.scaling))",message="spec.replicas and spec.scaling are mutually exclusive: remove spec.replicas to let the autoscaler own the replica count",fieldPath=".replicas"
+// +kubebuilder:validation:XValidation:rule="!has(self.routes) || self.routes.all(r, has(self.ports) && size(self.ports) > 0 ? (has(r.port) ? self.ports.exists(p, p.name == r.port && p.protocol == 'TCP') : self.ports[0].protocol == 'TCP') : (!has(r.port) || r.port == 'http'))",message="spec.routes[].port must name a TCP port of spec.ports (default: the first port; without spec.ports the port is called http)",fieldPath=".routes"
+// +kubebuilder:validation:XValidation:rule="!has(self.readyRequiresRoutes) || !self.readyRequiresRoutes || has(self.routes)",message="spec.readyRequiresRoutes needs spec.routes",fieldPath=".readyRequiresRoutes"
 type MicroserviceSpec struct {
 	// image is the container image to run, e.g. ghcr.io/acme/payments:1.4.2.
 	// +required
@@ -99,6 +101,27 @@ type MicroserviceSpec struct {
 	// template until the migration Job succeeded. See docs/migrations.md.
 	// +optional
 	Migration *MigrationSpec `json:"migration,omitempty"`
+	// routes expose the service outside the cluster, by host and path prefix: all
+	// through one Gateway (gatewayRef: one Gateway API HTTPRoute named like the
+	// service) or all through one Ingress controller (ingressClassName: one Ingress
+	// named like the service). The Routed condition reports whether they are served.
+	// +optional
+	// +listType=map
+	// +listMapKey=host
+	// +listMapKey=path
+	// +kubebuilder:validation:MaxItems=16
+	// +kubebuilder:validation:XValidation:rule="self.all(r, has(r.gatewayRef)) || self.all(r, has(r.ingressClassName))",message="spec.routes: use one kind per service: either every route has gatewayRef (an HTTPRoute) or every route has ingressClassName (an Ingress)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.gatewayRef) || (has(self[0].gatewayRef) && r.gatewayRef == self[0].gatewayRef))",message="spec.routes: every route names the same gatewayRef (together they make one HTTPRoute)"
+	// +kubebuilder:validation:XValidation:rule="self.all(r, !has(r.ingressClassName) || (has(self[0].ingressClassName) && r.ingressClassName == self[0].ingressClassName))",message="spec.routes: every route names the same ingressClassName (together they make one Ingress)"
+	// +kubebuilder:validation:XValidation:rule="!has(self[0].gatewayRef) || self.all(a, self.all(b, self.exists(c, c.host == a.host && c.path == b.path && (has(c.port) ? c.port : '') == (has(b.port) ? b.port : ''))))",message="spec.routes: routes with gatewayRef make one HTTPRoute, whose hostnames apply to all of its paths: every host must list the same paths (with the same ports)"
+	// +kubebuilder:validation:XValidation:rule="self.all(a, self.all(b, a.host != b.host || (has(a.tls) ? (has(b.tls) && a.tls.secretName == b.tls.secretName) : !has(b.tls))))",message="spec.routes: routes of one host share one tls setting (TLS is per host)"
+	Routes []Route `json:"routes,omitempty"`
+
+	// readyRequiresRoutes makes Ready wait for the Routed condition: the service is
+	// Ready only once every route is served. By default (false) routes are reported by
+	// Routed alone and do not hold back Ready.
+	// +optional
+	ReadyRequiresRoutes bool `json:"readyRequiresRoutes,omitempty"`
 }
 
 // ServicePort is a port the service listens on.
@@ -141,7 +164,7 @@ type MicroserviceStatus struct {
 
 	// conditions: Ready, Available, DatabaseReady (with a database), ScalingActive
 	// (with scaling), MigrationSucceeded (with a migration; Reconciling or Stalled while
-	// a migration runs or after it failed).
+	// a migration runs or after it failed) and Routed (with routes).
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -164,7 +187,11 @@ type MicroserviceStatus struct {
 	// +optional
 	Selector string `json:"selector,omitempty"`
 
-	// url is the in-cluster address of the service's first port.
+	// url is the service's address. With spec.routes it is the external URL of the
+	// first route (e.g. https://shop.example.com/api) once that route is served
+	// (Routed); otherwise it is the in-cluster address of the first port,
+	// http://<name>.<namespace>.svc.cluster.local:<port>, which the Service always
+	// answers on.
 	// +optional
 	URL string `json:"url,omitempty"`
 

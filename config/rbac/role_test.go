@@ -102,8 +102,34 @@ var managerGrants = map[grant]string{
 	{"apps.kubeship.dev", "databaseservers", "watch"}:        "informer, as list",
 	{"apps.kubeship.dev", "databaseservers/status", "patch"}: "DatabaseServerReconciler's status write",
 
+	{"networking.k8s.io", "ingresses", "get"}:    "claimChild: an Ingress missing from the cache is confirmed on the API server (routing.go)",
+	{"networking.k8s.io", "ingresses", "list"}:   "informer: routeWatches.watchIngresses, started by the first Microservice with routes",
+	{"networking.k8s.io", "ingresses", "watch"}:  "informer, as list",
+	{"networking.k8s.io", "ingresses", "create"}: "Server-Side Apply of a new Ingress",
+	{"networking.k8s.io", "ingresses", "patch"}:  "Server-Side Apply, takeFieldOwnership",
+	{"networking.k8s.io", "ingresses", "delete"}: "deleteOwned when spec.routes stops asking for an Ingress",
+
+	{"gateway.networking.k8s.io", "httproutes", "get"}:    "claimFrom: an HTTPRoute missing from the route cache is confirmed on the API server",
+	{"gateway.networking.k8s.io", "httproutes", "list"}:   "informer: the HTTPRoute cache routeWatches starts once the Gateway API is installed",
+	{"gateway.networking.k8s.io", "httproutes", "watch"}:  "informer, as list",
+	{"gateway.networking.k8s.io", "httproutes", "create"}: "Server-Side Apply of a new HTTPRoute",
+	{"gateway.networking.k8s.io", "httproutes", "patch"}:  "Server-Side Apply, takeFieldOwnership",
+	{"gateway.networking.k8s.io", "httproutes", "delete"}: "deleteOwned when spec.routes stops asking for an HTTPRoute",
+	{"gateway.networking.k8s.io", "gateways", "list"}:     "informer in the HTTPRoute cache: parentGateway reads the listeners for status.url",
+	{"gateway.networking.k8s.io", "gateways", "watch"}:    "informer, as list",
+
+	{"apiextensions.k8s.io", "customresourcedefinitions", "list"}:  "informer (metadata only, one name): routeWatches learns when the Gateway API is installed",
+	{"apiextensions.k8s.io", "customresourcedefinitions", "watch"}: "informer, as list",
+
 	{"events.k8s.io", "events", "create"}: "mgr.GetEventRecorder (client-go tools/events) records a new event",
 	{"events.k8s.io", "events", "patch"}:  "the same recorder patches an event series when it repeats",
+}
+
+// namedGrants are the grants limited to one object by resourceNames, with its name: a
+// rule naming objects must be one of these, and these may not be granted unnamed.
+var namedGrants = map[grant]string{
+	{"apiextensions.k8s.io", "customresourcedefinitions", "list"}:  "httproutes.gateway.networking.k8s.io",
+	{"apiextensions.k8s.io", "customresourcedefinitions", "watch"}: "httproutes.gateway.networking.k8s.io",
 }
 
 // leaderElectionGrants: the Role in the operator namespace. client-go's LeaseLock only
@@ -157,13 +183,18 @@ func checkRole(t *testing.T, file string, want map[grant]string) {
 				t.Errorf("%s: wildcard in rule %+v", file, rule)
 			}
 		}
-		if len(rule.NonResourceURLs) > 0 || len(rule.ResourceNames) > 0 {
-			t.Errorf("%s: unexpected non-resource URLs or resource names in rule %+v", file, rule)
+		if len(rule.NonResourceURLs) > 0 {
+			t.Errorf("%s: unexpected non-resource URLs in rule %+v", file, rule)
 		}
 		for _, g := range rule.APIGroups {
 			for _, r := range rule.Resources {
 				for _, v := range rule.Verbs {
-					have[grant{g, r, v}] = true
+					gr := grant{g, r, v}
+					if name, named := namedGrants[gr]; named != (len(rule.ResourceNames) > 0) ||
+						(named && !slices.Equal(rule.ResourceNames, []string{name})) {
+						t.Errorf("%s: %q on %q (group %q) must be limited to resourceNames [%s] exactly; rule %+v", file, v, r, g, name, rule)
+					}
+					have[gr] = true
 				}
 			}
 		}

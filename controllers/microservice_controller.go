@@ -37,6 +37,8 @@ type MicroserviceReconciler struct {
 	Admins serverConnector
 	// Recorder records Events on condition transitions; nil records none.
 	Recorder events.EventRecorder
+	// OTLPEndpoint, when set, is given to every pod as OTEL_EXPORTER_OTLP_ENDPOINT.
+	OTLPEndpoint string
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -55,7 +57,7 @@ type MicroserviceReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;watch;patch
 
 // Reconcile runs one pass: read the Microservice, apply its children, write status once.
@@ -186,6 +188,9 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
 		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, calleeIndex, indexCallees); err != nil {
+		return fmt.Errorf("indexing Microservices by callee: %w", err)
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
@@ -199,6 +204,8 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Owns(&networkingv1.NetworkPolicy{}).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
+		// Connections: a callee's policy follows its callers, callers follow their callees.
+		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.connectedTo), builder.WithPredicates(specChanged())).
 		Named("microservice").
 		Complete(opts.observed("microservice", r))
 }

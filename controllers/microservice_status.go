@@ -19,6 +19,8 @@ type observed struct {
 	deployment *appsv1.Deployment                     // nil when it does not exist
 	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
 	database   databaseObserved
+	// connections is what the pass resolved of spec.connections.
+	connections connectionsObserved
 	// created lists the kinds of children this pass created, for the Created event.
 	created []string
 	// applyErr is the first error writing a child; status reports it and the pass retries.
@@ -66,6 +68,7 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionScalingActive)
 	}
+	setConnectionsStatus(&st, ms, obs.connections)
 	return st
 }
 

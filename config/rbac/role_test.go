@@ -82,6 +82,7 @@ var managerGrants = map[grant]string{
 	{"networking.k8s.io", "networkpolicies", "watch"}:  "informer, as list",
 	{"networking.k8s.io", "networkpolicies", "create"}: "Server-Side Apply of a new NetworkPolicy",
 	{"networking.k8s.io", "networkpolicies", "patch"}:  "Server-Side Apply, takeFieldOwnership",
+	{"networking.k8s.io", "networkpolicies", "delete"}: "connections.go applyNetworkPolicies removes an isolation policy when spec.network turns it off",
 
 	{"apps.kubeship.dev", "microservices", "list"}:         "informer: For(&v1alpha1.Microservice{}); readyCollector and requestsFor list from it",
 	{"apps.kubeship.dev", "microservices", "watch"}:        "informer, as list",

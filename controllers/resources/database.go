@@ -160,15 +160,20 @@ func DatabaseService(ms *v1alpha1.Microservice) *corev1ac.ServiceApplyConfigurat
 	return s
 }
 
-// DatabaseNetworkPolicy admits only ms's own pods, and only on the database port.
+// DatabaseNetworkPolicy admits only ms's own pods, and only on the database port. With
+// spec.network.egress: Connections the database's pods may call nothing but DNS.
 func DatabaseNetworkPolicy(ms *v1alpha1.Microservice) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	port := intstr.FromInt32(EnginePort(ms.Spec.Database.Engine))
-	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(networkingv1ac.NetworkPolicySpec().
+	spec := networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1LabelSelector(map[string]string{LabelDatabase: ms.Name})).
 		WithPolicyTypes("Ingress").
 		WithIngress(networkingv1ac.NetworkPolicyIngressRule().
 			WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(labelSelector(ms))).
-			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port))))
+			WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port)))
+	if EgressIsolated(ms) {
+		spec.WithPolicyTypes("Egress").WithEgress(dnsEgress())
+	}
+	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(spec)
 	n.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return n
 }

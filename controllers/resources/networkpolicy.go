@@ -96,16 +96,10 @@ const DNSPort = 53
 // in a NetworkPolicy, so then the port on any address). server is ms's DatabaseServer
 // when its database is shared and the server exists, else nil.
 func EgressNetworkPolicy(ms *v1alpha1.Microservice, targets []ConnectionTarget, server *v1alpha1.DatabaseServer) *networkingv1ac.NetworkPolicyApplyConfiguration {
-	dns := networkingv1ac.NetworkPolicyEgressRule().
-		WithTo(networkingv1ac.NetworkPolicyPeer().
-			WithNamespaceSelector(metav1LabelSelector(map[string]string{LabelNamespaceName: "kube-system"})).
-			WithPodSelector(metav1ac.LabelSelector().WithMatchExpressions(metav1ac.LabelSelectorRequirement().
-				WithKey("k8s-app").WithOperator("In").WithValues("kube-dns", "coredns")))).
-		WithPorts(policyPort(corev1.ProtocolUDP, DNSPort), policyPort(corev1.ProtocolTCP, DNSPort))
 	spec := networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(labelSelector(ms)).
 		WithPolicyTypes("Egress").
-		WithEgress(dns)
+		WithEgress(dnsEgress())
 	for _, t := range targets {
 		if !t.Resolved() {
 			continue
@@ -122,6 +116,16 @@ func EgressNetworkPolicy(ms *v1alpha1.Microservice, targets []ConnectionTarget, 
 	n := networkingv1ac.NetworkPolicy(EgressPolicyName(ms), ms.Namespace).WithSpec(spec)
 	n.ObjectMetaApplyConfiguration = objectMeta(ms, EgressPolicyName(ms))
 	return n
+}
+
+// dnsEgress admits kube-dns (CoreDNS) in kube-system on port 53, UDP and TCP.
+func dnsEgress() *networkingv1ac.NetworkPolicyEgressRuleApplyConfiguration {
+	return networkingv1ac.NetworkPolicyEgressRule().
+		WithTo(networkingv1ac.NetworkPolicyPeer().
+			WithNamespaceSelector(metav1LabelSelector(map[string]string{LabelNamespaceName: "kube-system"})).
+			WithPodSelector(metav1ac.LabelSelector().WithMatchExpressions(metav1ac.LabelSelectorRequirement().
+				WithKey("k8s-app").WithOperator("In").WithValues("kube-dns", "coredns")))).
+		WithPorts(policyPort(corev1.ProtocolUDP, DNSPort), policyPort(corev1.ProtocolTCP, DNSPort))
 }
 
 // databaseEgress is the rule that lets ms reach its own database, or nil.

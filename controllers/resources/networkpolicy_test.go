@@ -151,3 +151,18 @@ func TestEgressNetworkPolicyWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestDatabaseNetworkPolicyEgressIsolated: with egress isolation the dedicated
+// database's pods may call only DNS; without it the policy is as it always was.
+func TestDatabaseNetworkPolicyEgressIsolated(t *testing.T) {
+	ms := withDatabase(v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres})
+	plain := typed[networkingv1.NetworkPolicy](t, DatabaseNetworkPolicy(ms))
+	ms.Spec.Network = &v1alpha1.NetworkSpec{Egress: v1alpha1.NetworkConnections}
+	want := plain.DeepCopy()
+	want.Spec.PolicyTypes = append(want.Spec.PolicyTypes, networkingv1.PolicyTypeEgress)
+	want.Spec.Egress = []networkingv1.NetworkPolicyEgressRule{*typed[networkingv1.NetworkPolicyEgressRule](t, dnsEgress())}
+	diffWhole(t, want, DatabaseNetworkPolicy(ms))
+	if len(plain.Spec.PolicyTypes) != 1 || plain.Spec.Egress != nil {
+		t.Errorf("without spec.network the database policy changed: %+v", plain.Spec)
+	}
+}

@@ -130,6 +130,10 @@ bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), 
 build: manifests generate fmt vet ## Build the manager binary.
 	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager .
 
+.PHONY: kubectl-kubeship
+kubectl-kubeship: ## Build the kubectl plugin into ./bin (put ./bin on the PATH for `kubectl kubeship graph`).
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/kubectl-kubeship ./hack/kubectl-kubeship
+
 .PHONY: run
 run: manifests generate ## Run the manager: on the cluster in KUBECONFIG, or on the local cluster when none answers.
 	hack/run.sh

@@ -139,3 +139,17 @@ func TestDeploymentWithConnectionsWhole(t *testing.T) {
 		})
 	}
 }
+
+// TestFirstReleaseServicesGetNoConnectionEnv: the Microservices written against the
+// first release (testdata/first-release) use neither spec.connections nor spec.network;
+// what the controller adds to their Deployment (WithEnv of PodEnv, the manager without
+// an OTLP endpoint) leaves it exactly as Deployment builds it, so upgrading rolls no pod.
+func TestFirstReleaseServicesGetNoConnectionEnv(t *testing.T) {
+	for _, ms := range firstReleaseServices(t, "testdata/first-release/microservices.yaml") {
+		t.Run(ms.Name, func(t *testing.T) {
+			d := Deployment(ms)
+			WithEnv(d, ms, PodEnv(ms, ResolveConnections(ms, nil), ""))
+			diffWhole(t, typed[appsv1.Deployment](t, Deployment(ms)), d)
+		})
+	}
+}

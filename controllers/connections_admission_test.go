@@ -12,7 +12,7 @@ func TestAdmissionOfConnections(t *testing.T) {
 	ns := newNamespace(t)
 	rejected := []struct{ name, spec, want string }{
 		{"two connections of one name", "spec: {image: x, connections: [{service: orders}, {service: orders, namespace: other}]}",
-			`spec.connections: Invalid value: "array": spec.connections: two connections have the same name`},
+			`spec.connections: Invalid value: spec.connections: two connections have the same name`},
 		{"a name equal to another's service", "spec: {image: x, connections: [{service: orders}, {service: stock, name: orders}]}",
 			`spec.connections: two connections have the same name`},
 		{"a service that is no DNS label", "spec: {image: x, connections: [{service: Orders}]}", `spec.connections[0].service: Invalid value: "Orders"`},
@@ -21,7 +21,7 @@ func TestAdmissionOfConnections(t *testing.T) {
 		{"an unknown ingress mode", "spec: {image: x, network: {ingress: Declared}}", `spec.network.ingress: Unsupported value: "Declared"`},
 		{"an unknown egress mode", "spec: {image: x, network: {egress: None}}", `spec.network.egress: Unsupported value: "None"`},
 		{"allowFrom without isolation", "spec: {image: x, network: {allowFrom: [{namespaceSelector: {}}]}}",
-			`spec.network.allowFrom: Invalid value: "object": spec.network.allowFrom applies only with spec.network.ingress: Connections`},
+			`spec.network.allowFrom: Invalid value: spec.network.allowFrom applies only with spec.network.ingress: Connections`},
 	}
 	for _, tc := range rejected {
 		t.Run(tc.name, func(t *testing.T) {

@@ -100,8 +100,8 @@ func TestDeploymentWithConnectionsWhole(t *testing.T) {
 		{Name: "OTEL_SERVICE_NAME", Value: "payments"},
 		{Name: "OTEL_RESOURCE_ATTRIBUTES", Value: attrs},
 	}
-	ledger := []ConnectionTarget{{Name: "ledger", Service: "ledger", Namespace: "finance",
-		Ports: []v1alpha1.ServicePort{{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}}}}
+	ledger := ConnectionTarget{Name: "ledger", Service: "ledger", Namespace: "finance",
+		Ports: []v1alpha1.ServicePort{{Name: "http", Port: 8080, Protocol: corev1.ProtocolTCP}}}
 	ledgerEnv := []corev1.EnvVar{
 		{Name: "CONNECTION_LEDGER_URL", Value: "http://ledger.finance.svc.cluster.local:8080"},
 		{Name: "CONNECTION_LEDGER_HOST", Value: "ledger.finance.svc.cluster.local"},
@@ -124,7 +124,7 @@ func TestDeploymentWithConnectionsWhole(t *testing.T) {
 			ms.Spec.Connections = []v1alpha1.Connection{{Service: "ledger", Namespace: "finance"}, {Service: "stock"}}
 			ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres}
 			ms.Spec.Env = []corev1.EnvVar{{Name: "OTEL_SERVICE_NAME", Value: "pay"}, {Name: "LEDGER", Value: "$(CONNECTION_LEDGER_URL)"}}
-		}, targets: append(ledger, ConnectionTarget{Name: "stock", Service: "stock", Namespace: "shop", Reason: v1alpha1.ReasonCalleeNotFound}),
+		}, targets: []ConnectionTarget{ledger, {Name: "stock", Service: "stock", Namespace: "shop", Reason: v1alpha1.ReasonCalleeNotFound}},
 			wantEnv: append(append(append([]corev1.EnvVar{databaseURL}, ledgerEnv...), identity[0], identity[1], identity[2], identity[4]),
 				corev1.EnvVar{Name: "OTEL_SERVICE_NAME", Value: "pay"}, corev1.EnvVar{Name: "LEDGER", Value: "$(CONNECTION_LEDGER_URL)"})},
 	}

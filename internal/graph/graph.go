@@ -76,7 +76,9 @@ func Build(services []v1alpha1.Microservice, outside map[types.NamespacedName]*v
 		}
 	}
 	sorted := slices.Clone(services)
-	slices.SortFunc(sorted, func(a, b v1alpha1.Microservice) int { return strings.Compare(idOf(a.Namespace, a.Name), idOf(b.Namespace, b.Name)) })
+	slices.SortFunc(sorted, func(a, b v1alpha1.Microservice) int {
+		return strings.Compare(idOf(a.Namespace, a.Name), idOf(b.Namespace, b.Name))
+	})
 	for i := range sorted {
 		ms := &sorted[i]
 		known[types.NamespacedName{Namespace: ms.Namespace, Name: ms.Name}] = ms

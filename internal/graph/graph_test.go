@@ -4,6 +4,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -102,5 +103,17 @@ func TestBuildEdges(t *testing.T) {
 				t.Errorf("edges (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestOutsideIsolatedNode: an isolated callee read outside the namespace is drawn once,
+// with one fill colour.
+func TestOutsideIsolatedNode(t *testing.T) {
+	ledger := Shop()[3]
+	ledger.Spec.Network = &v1alpha1.NetworkSpec{Ingress: v1alpha1.NetworkConnections}
+	g := Build([]v1alpha1.Microservice{Shop()[0]}, map[types.NamespacedName]*v1alpha1.Microservice{{Namespace: "finance", Name: "ledger"}: &ledger}, nil)
+	want := `"finance/ledger" [label="ledger\nisolated: ingress", fillcolor="#d9f2d9", penwidth=2];`
+	if got := DOT(g); !strings.Contains(got, want) {
+		t.Errorf("DOT lacks %s:\n%s", want, got)
 	}
 }

@@ -73,16 +73,15 @@ func dotNode(n Node) string {
 		label += "\n" + n.Detail
 	}
 	attrs := []string{fmt.Sprintf("label=%q", label)}
-	switch n.Kind {
-	case Database:
+	switch {
+	case n.Kind == Database:
 		attrs = append(attrs, "shape=cylinder", "style=filled", "fillcolor=\""+colourDatabase+"\"")
-	case Missing:
+	case n.Kind == Missing:
 		attrs = append(attrs, "style=\"rounded,dashed\"", "color=\""+colourMissing+"\"", "fontcolor=\""+colourMissing+"\"")
-	case Outside:
-		attrs = append(attrs, "fillcolor=\""+colourOutside+"\"")
-	}
-	if n.Kind != Database && isolation(n) != "" {
+	case isolation(n) != "":
 		attrs = append(attrs, "fillcolor=\""+colourIsolated+"\"", "penwidth=2")
+	case n.Kind == Outside:
+		attrs = append(attrs, "fillcolor=\""+colourOutside+"\"")
 	}
 	return strings.Join(attrs, ", ")
 }

@@ -74,11 +74,13 @@ fmt: ## Run gofmt on the code.
 vet: ## Run go vet.
 	go vet ./...
 	cd hack/image && go vet ./...
+	cd hack/netpol && go vet ./...
 
 .PHONY: lint
 lint: golangci-lint ## Run golangci-lint (.golangci.yml) on the whole tree, the e2e build tag included.
 	$(GOLANGCI_LINT) run ./...
 	cd hack/image && $(GOLANGCI_LINT) run ./...
+	cd hack/netpol && $(GOLANGCI_LINT) run ./...
 
 .PHONY: lint-fix
 lint-fix: golangci-lint ## Run golangci-lint and apply the fixes it knows.
@@ -96,6 +98,8 @@ test-unit: manifests generate vet envtest helm ## Run unit and envtest tests aga
 	KUBEBUILDER_ASSETS="$$(hack/controlplane.sh envtest-assets)" HELM="$(HELM)" go test $(GO_TEST_FLAGS) ./...
 	cd hack/image && go test $(GO_TEST_FLAGS) -timeout 30m ./...
 	cd hack/bench && go vet ./... && go test $(GO_TEST_FLAGS) ./...
+	# The shop's NetworkPolicies through an upstream evaluator; -v prints its truth table.
+	cd hack/netpol && go test $(GO_TEST_FLAGS) -v ./...
 
 # Native Go fuzz targets, as package:target. `go test -fuzz` takes one target at a time.
 FUZZ_TARGETS = \
@@ -129,6 +133,10 @@ bench: envtest cluster-binaries ## Run the benchmarks: per-pass cost (envtest), 
 .PHONY: build
 build: manifests generate fmt vet ## Build the manager binary.
 	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/manager .
+
+.PHONY: kubectl-kubeship
+kubectl-kubeship: ## Build the kubectl plugin into ./bin (put ./bin on the PATH for `kubectl kubeship graph`).
+	go build -ldflags "$(LDFLAGS)" -o $(LOCALBIN)/kubectl-kubeship ./hack/kubectl-kubeship
 
 .PHONY: run
 run: manifests generate ## Run the manager: on the cluster in KUBECONFIG, or on the local cluster when none answers.

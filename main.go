@@ -51,6 +51,8 @@ func main() {
 		"Microservice passes that may talk to one DatabaseServer at once; keep it below --microservice-concurrency so a stalled server cannot hold every worker.")
 	flag.DurationVar(&ctl.ReconcileTimeout, "reconcile-timeout", 0,
 		"Deadline of each reconcile pass; 0 means the larger of 1m and four times --database-timeout.")
+	flag.StringVar(&ctl.OTLPEndpoint, "otel-exporter-otlp-endpoint", "",
+		"OTLP endpoint given to every Microservice's pods as OTEL_EXPORTER_OTLP_ENDPOINT, with their trace identity; setting or changing it rolls every service once. Empty: only services using spec.connections or spec.network get their trace identity.")
 	flag.StringVar(&watchNS, "watch-namespaces", "",
 		"Namespaces whose Microservices (and their children) the manager watches, comma-separated; empty watches all. DatabaseServers are cluster-wide either way.")
 	opts := zap.Options{}

@@ -34,7 +34,7 @@ func (r *MicroserviceReconciler) applyWorkload(ctx context.Context, ms *v1alpha1
 	if err := noteRefusal(obs, r.applyDeployment(ctx, ms, obs)); err != nil {
 		return err
 	}
-	steps := []func(context.Context, *v1alpha1.Microservice, *observed) error{r.applyService}
+	steps := []func(context.Context, *v1alpha1.Microservice, *observed) error{r.applyService, r.applyNetworkPolicies}
 	if len(obs.notOwned) == refused {
 		steps = append(steps, r.applyAutoscaler, r.applyDisruptionBudget)
 	}
@@ -48,6 +48,7 @@ func (r *MicroserviceReconciler) applyWorkload(ctx context.Context, ms *v1alpha1
 
 // applyDeployment applies ms's Deployment and records it in obs.
 func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
+	env := r.connectionEnv(ctx, ms, obs)
 	live := &appsv1.Deployment{}
 	found, _, err := r.claimChild(ctx, ms, ms.Name, live, false)
 	if err != nil {
@@ -62,6 +63,7 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 		}
 	}
 	desired := resources.Deployment(ms)
+	resources.WithEnv(desired, ms, env)
 	if !found && ms.Spec.Scaling != nil {
 		// Start at the autoscaler's minimum rather than the API default of 1; the next
 		// pass hands the count over like any switch to autoscaling.

@@ -40,6 +40,8 @@ type MicroserviceReconciler struct {
 	Recorder events.EventRecorder
 	// Routes starts routing's watches when a Microservice first needs them.
 	Routes *routeWatches
+	// OTLPEndpoint, when set, is given to every pod as OTEL_EXPORTER_OTLP_ENDPOINT.
+	OTLPEndpoint string
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -58,7 +60,7 @@ type MicroserviceReconciler struct {
 // +kubebuilder:rbac:groups=policy,resources=poddisruptionbudgets,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=apps,resources=statefulsets,verbs=get;list;watch;create;patch
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=networkpolicies,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups="",resources=persistentvolumeclaims,verbs=list;watch;patch
 // +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
 
@@ -201,6 +203,9 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := indexRoutes(mgr); err != nil {
 		return err
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, calleeIndex, indexCallees); err != nil {
+		return fmt.Errorf("indexing Microservices by callee: %w", err)
+	}
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
@@ -217,6 +222,8 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
 		// Route conflicts: a spec change of one service wakes those sharing its hosts.
 		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.routeRivals), builder.WithPredicates(routeClaimsChanged())).
+		// Connections: a callee's policy follows its callers, callers follow their callees.
+		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.connectedTo), builder.WithPredicates(specChanged())).
 		Named("microservice").
 		Build(opts.observed("microservice", r))
 	if err != nil {

@@ -20,6 +20,8 @@ type observed struct {
 	autoscaler *autoscalingv2.HorizontalPodAutoscaler // nil without spec.scaling
 	database   databaseObserved
 	migration  migrationObserved
+	// connections is what the pass resolved of spec.connections.
+	connections connectionsObserved
 	// created lists the kinds of children this pass created, for the Created event.
 	created []string
 	// applyErr is the first error writing a child; status reports it and the pass retries.
@@ -73,6 +75,7 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionScalingActive)
 	}
+	setConnectionsStatus(&st, ms, obs.connections)
 	return st
 }
 

@@ -50,6 +50,10 @@ type Options struct {
 	// ReconciliationTimeout). Zero means the larger of DefaultReconcileTimeout and four
 	// times DatabaseTimeout, so a pass always outlives its admin calls.
 	ReconcileTimeout time.Duration
+	// OTLPEndpoint, when set, is every pod's OTEL_EXPORTER_OTLP_ENDPOINT, and every pod
+	// gets its trace identity (see resources.TelemetryWanted). Setting it rolls every
+	// service once: a platform team's deliberate choice.
+	OTLPEndpoint string
 
 	// onReconcile, set only by tests, sees every request a controller reconciles, with
 	// the context the pass runs under.

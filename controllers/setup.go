@@ -32,7 +32,7 @@ func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 	c := client.WithFieldOwner(mgr.GetClient(), FieldOwner)
 	ms := &MicroserviceReconciler{
 		Client: c, APIReader: mgr.GetAPIReader(), Admins: msAdmins,
-		Recorder: mgr.GetEventRecorder("kubeship"),
+		Recorder: mgr.GetEventRecorder("kubeship"), OTLPEndpoint: opts.OTLPEndpoint,
 	}
 	if err := metrics.Registry.Register(readyCollector{reader: mgr.GetCache()}); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)

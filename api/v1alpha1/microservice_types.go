@@ -122,6 +122,16 @@ type MicroserviceSpec struct {
 	// Routed alone and do not hold back Ready.
 	// +optional
 	ReadyRequiresRoutes bool `json:"readyRequiresRoutes,omitempty"`
+	// connections lists the services this one calls; see Connection.
+	// +optional
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=64
+	// +kubebuilder:validation:XValidation:rule="self.all(c, self.filter(d, (has(d.name) ? d.name : d.service) == (has(c.name) ? c.name : c.service)).size() == 1)",message="spec.connections: two connections have the same name (name, else service), so their CONNECTION_<NAME>_* variables would collide; set a distinct name on one"
+	Connections []Connection `json:"connections,omitempty"`
+
+	// network isolates the service's pods with NetworkPolicies built from connections.
+	// +optional
+	Network *NetworkSpec `json:"network,omitempty"`
 }
 
 // ServicePort is a port the service listens on.
@@ -202,6 +212,11 @@ type MicroserviceStatus struct {
 	// migration records the last migration that succeeded (with spec.migration).
 	// +optional
 	Migration *MigrationStatus `json:"migration,omitempty"`
+	// connections reports what each of spec.connections resolved to.
+	// +optional
+	// +listType=map
+	// +listMapKey=name
+	Connections []ConnectionStatus `json:"connections,omitempty"`
 }
 
 // DatabaseStatus tells where the service's database lives.

@@ -82,6 +82,7 @@ var managerGrants = map[grant]string{
 	{"networking.k8s.io", "networkpolicies", "watch"}:  "informer, as list",
 	{"networking.k8s.io", "networkpolicies", "create"}: "Server-Side Apply of a new NetworkPolicy",
 	{"networking.k8s.io", "networkpolicies", "patch"}:  "Server-Side Apply, takeFieldOwnership",
+	{"networking.k8s.io", "networkpolicies", "delete"}: "connections.go applyNetworkPolicies removes an isolation policy when spec.network turns it off",
 
 	{"batch", "jobs", "get"}:    "getChild: a migration Job missing from the cache is confirmed on the API server (the Job's name is the lock)",
 	{"batch", "jobs", "list"}:   "informer: Owns(&batchv1.Job{}); migrationJobs lists a Microservice's migration Jobs",

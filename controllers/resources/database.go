@@ -161,7 +161,8 @@ func DatabaseService(ms *v1alpha1.Microservice) *corev1ac.ServiceApplyConfigurat
 }
 
 // DatabaseNetworkPolicy admits only ms's own pods (and its migration's), and only on the
-// database port.
+// database port. With spec.network.egress: Connections the database's pods may call
+// nothing but DNS.
 func DatabaseNetworkPolicy(ms *v1alpha1.Microservice) *networkingv1ac.NetworkPolicyApplyConfiguration {
 	port := intstr.FromInt32(EnginePort(ms.Spec.Database.Engine))
 	rule := networkingv1ac.NetworkPolicyIngressRule().
@@ -171,10 +172,14 @@ func DatabaseNetworkPolicy(ms *v1alpha1.Microservice) *networkingv1ac.NetworkPol
 		// no traffic), so they are admitted by their own.
 		rule.WithFrom(networkingv1ac.NetworkPolicyPeer().WithPodSelector(metav1LabelSelector(map[string]string{LabelMigration: ms.Name})))
 	}
-	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(networkingv1ac.NetworkPolicySpec().
+	spec := networkingv1ac.NetworkPolicySpec().
 		WithPodSelector(metav1LabelSelector(map[string]string{LabelDatabase: ms.Name})).
 		WithPolicyTypes("Ingress").
-		WithIngress(rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port))))
+		WithIngress(rule.WithPorts(networkingv1ac.NetworkPolicyPort().WithProtocol(corev1.ProtocolTCP).WithPort(port)))
+	if EgressIsolated(ms) {
+		spec.WithPolicyTypes("Egress").WithEgress(dnsEgress())
+	}
+	n := networkingv1ac.NetworkPolicy(DatabaseObjectName(ms), ms.Namespace).WithSpec(spec)
 	n.ObjectMetaApplyConfiguration = objectMeta(ms, DatabaseObjectName(ms))
 	return n
 }

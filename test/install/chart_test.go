@@ -97,7 +97,7 @@ func TestChartValues(t *testing.T) {
 		name: "defaults watch every namespace and read admin Secrets from the release namespace",
 		check: func(t *testing.T, objs []*unstructured.Unstructured) {
 			for _, a := range managerArgs(t, objs) {
-				if strings.HasPrefix(a, "--watch-namespaces") || strings.HasPrefix(a, "--operator-namespace") {
+				if strings.HasPrefix(a, "--watch-namespaces") || strings.HasPrefix(a, "--operator-namespace") || strings.HasPrefix(a, "--otel-exporter-otlp-endpoint") {
 					t.Errorf("unexpected %s", a)
 				}
 			}
@@ -110,6 +110,10 @@ func TestChartValues(t *testing.T) {
 		name:  "watched namespaces become one flag",
 		set:   []string{"watchNamespaces={shop,billing}"},
 		check: wantArgs("--watch-namespaces=shop,billing"),
+	}, {
+		name:  "OTLP endpoint for every service's trace identity",
+		set:   []string{"otelExporterEndpoint=http://collector.otel:4317"},
+		check: wantArgs("--otel-exporter-otlp-endpoint=http://collector.otel:4317"),
 	}, {
 		name:  "log level and format",
 		set:   []string{"log.level=debug", "log.format=console"},

@@ -93,10 +93,24 @@ spec:
 	t.Cleanup(func() { _, _ = kubectl("delete", "databaseserver", name, "--wait=false") })
 }
 
+// waitFor waits until object (in ns, or cluster-scoped when ns is "") has condition
+// with reason.
 func waitFor(t *testing.T, ns, object, condition, reason string, timeout time.Duration) {
 	t.Helper()
-	path := fmt.Sprintf(`{.status.conditions[?(@.type=="%s")].reason}`, condition)
-	eventually(t, timeout, expectField(ns, object, path, reason))
+	args := []string{"get", object, "-o", fmt.Sprintf(`jsonpath={.status.conditions[?(@.type=="%s")].reason}`, condition)}
+	if ns != "" {
+		args = append(args, "-n", ns)
+	}
+	eventually(t, timeout, func() error {
+		got, err := kubectl(args...)
+		if err != nil {
+			return err
+		}
+		if got != reason {
+			return fmt.Errorf("%s %s reason %q, want %q", object, condition, got, reason)
+		}
+		return nil
+	})
 }
 
 // TestNoSecretLeaks runs database work on a real PostgreSQL and MariaDB, successes and

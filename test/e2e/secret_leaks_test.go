@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -57,18 +58,24 @@ func leakForms(secret string) map[string]string {
 	return forms
 }
 
-// findLeaks reports every form of every secret (named) found in the texts (named).
+// findLeaks reports each secret (named) found in a text (named), with the forms found.
 func findLeaks(secrets, texts map[string]string) []string {
 	var leaks []string
 	for what, secret := range secrets {
-		for form, s := range leakForms(secret) {
-			for where, text := range texts {
-				if i := strings.Index(text, s); i >= 0 {
-					leaks = append(leaks, fmt.Sprintf("%s (%s form) in %s at byte %d", what, form, where, i))
+		for where, text := range texts {
+			var found []string
+			for form, s := range leakForms(secret) {
+				if strings.Contains(text, s) {
+					found = append(found, form)
 				}
+			}
+			if len(found) > 0 {
+				slices.Sort(found)
+				leaks = append(leaks, fmt.Sprintf("%s in %s, as %s", what, where, strings.Join(found, ", ")))
 			}
 		}
 	}
+	slices.Sort(leaks)
 	return leaks
 }
 

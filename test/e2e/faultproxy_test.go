@@ -38,8 +38,8 @@ type faultRates struct {
 }
 
 // faultProxy is a plain-HTTP reverse proxy on 127.0.0.1 in front of kube-apiserver that
-// injects faults while on. The manager's kubeconfig points at it with the manager's
-// own token, which the proxy passes on over TLS.
+// injects faults while on. The manager's kubeconfig points at it; the proxy presents
+// the manager's ServiceAccount token to the API server over TLS.
 type faultProxy struct {
 	rates  faultRates
 	on     atomic.Bool
@@ -74,9 +74,14 @@ func startFaultProxy(t *testing.T, rates faultRates) *faultProxy {
 	if err != nil {
 		t.Fatal(err)
 	}
+	token := managerToken(t)
 	p := &faultProxy{rates: rates, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)), counts: map[string]int{}}
 	p.proxy = &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) { r.SetURL(upstream) },
+		Rewrite: func(r *httputil.ProxyRequest) {
+			r.SetURL(upstream)
+			// client-go sends no bearer token over plain HTTP: the proxy presents it.
+			r.Out.Header.Set("Authorization", "Bearer "+token)
+		},
 		Transport: &http.Transport{
 			TLSClientConfig:     &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12},
 			ForceAttemptHTTP2:   true,
@@ -84,6 +89,13 @@ func startFaultProxy(t *testing.T, rates faultRates) *faultProxy {
 		},
 		FlushInterval: -1, // watch events pass at once
 		ErrorLog:      log.New(io.Discard, "", 0),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
+				p.count("proxy errors")
+				t.Logf("fault proxy: %s %s: %v", r.Method, r.URL.Path, err)
+			}
+			w.WriteHeader(http.StatusBadGateway)
+		},
 	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -96,8 +108,26 @@ func startFaultProxy(t *testing.T, rates faultRates) *faultProxy {
 	return p
 }
 
+// managerToken reads the ServiceAccount token from the manager's kubeconfig.
+func managerToken(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(managerKubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var config struct {
+		Users []struct {
+			User struct{ Token string }
+		}
+	}
+	if err := yaml.Unmarshal(data, &config); err != nil || len(config.Users) != 1 || config.Users[0].User.Token == "" {
+		t.Fatalf("no token in the manager's kubeconfig %s (%v)", managerKubeconfig, err)
+	}
+	return config.Users[0].User.Token
+}
+
 // kubeconfig writes a copy of the manager's ServiceAccount kubeconfig that reaches the
-// API server through the proxy.
+// API server through the proxy (which presents the token).
 func (p *faultProxy) kubeconfig(t *testing.T) string {
 	t.Helper()
 	data, err := os.ReadFile(managerKubeconfig)

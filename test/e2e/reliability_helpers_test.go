@@ -46,7 +46,8 @@ func ownManager(t *testing.T, name string, flags ...string) *managerProcess {
 	m := manager.another(name, flags...)
 	_ = os.Remove(m.logPath) // a -count=2 run starts a fresh log
 	if err := m.start(); err != nil {
-		t.Fatalf("starting manager %s: %v", name, err)
+		log, _ := os.ReadFile(m.logPath)
+		t.Fatalf("starting manager %s: %v; its log ends:\n%s", name, err, log[max(0, len(log)-3000):])
 	}
 	t.Cleanup(func() { _ = m.stop() })
 	return m

@@ -20,9 +20,11 @@ import (
 )
 
 // How often a DatabaseServer's admin login is checked again. Admin Secrets are not in
-// the manager's cache (they are not kubeship's), so a changed Secret is seen here.
+// the manager's cache (they are not kubeship's), so a changed Secret is seen here. The
+// healthy period bounds how long Ready stays True after the server stops answering
+// (plus the database timeout of the check itself): one login per server each time.
 const (
-	serverRecheckHealthy = 2 * time.Minute
+	serverRecheckHealthy = 30 * time.Second
 	serverRecheckFailing = 20 * time.Second
 )
 

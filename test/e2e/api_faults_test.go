@@ -1,0 +1,119 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+// load is the manager's reconcile count and CPU time at one moment.
+type load struct {
+	at           time.Time
+	passes, cpuS float64
+	apiRequests  int
+}
+
+func sampleLoad(t *testing.T, m *managerProcess, p *faultProxy) load {
+	t.Helper()
+	passes, err := m.metric("controller_runtime_reconcile_total", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpu, err := cpuSeconds(m.cmd.Process.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return load{at: time.Now(), passes: passes, cpuS: cpu, apiRequests: p.injected()["requests"]}
+}
+
+// between is the reconcile rate (passes/s), the manager's CPU use (% of one core) and
+// the API request rate from a to b.
+func between(a, b load) (passesPerS, cpuPercent, requestsPerS float64) {
+	s := b.at.Sub(a.at).Seconds()
+	return (b.passes - a.passes) / s, 100 * (b.cpuS - a.cpuS) / s, float64(b.apiRequests-a.apiRequests) / s
+}
+
+// TestAPIFaults runs the manager through a proxy that answers part of its API requests
+// with 429 (Retry-After), 500 and 409 (writes), delays others and cuts every watch
+// mid-way. The fleet converges anyway, and the reconcile rate and the manager's CPU stay
+// bounded while the faults go on with nothing left to do and after they stop: failures
+// back off, nothing loops.
+//
+// KUBESHIP_E2E_FAULT_SERVICES and KUBESHIP_E2E_FAULT_WINDOW size it: 60 services and
+// 30 s per measured window, or 30 and 15 s under CI=true.
+func TestAPIFaults(t *testing.T) {
+	services := scaled("KUBESHIP_E2E_FAULT_SERVICES", 60, 30)
+	window := time.Duration(scaled("KUBESHIP_E2E_FAULT_WINDOW", 30, 15)) * time.Second
+	p := startFaultProxy(t, faultRates{
+		TooManyRequests: 0.05, InternalError: 0.05, ConflictOnWrite: 0.10, Slow: 0.05,
+		SlowMin: 200 * time.Millisecond, SlowMax: 2 * time.Second,
+		CutMin: 2 * time.Second, CutMax: 10 * time.Second,
+	})
+	// The manager starts without faults: a failed discovery request at start makes it
+	// exit, for its Deployment to restart it (a crash loop is not what this measures).
+	m := ownManager(t, "api-faults", "--kubeconfig="+p.kubeconfig(t))
+	p.on.Store(true)
+	ns := newNamespace(t)
+	provideVolumes(t, "faults", services/6+1)
+	var docs []string
+	for i := range services {
+		spec := "  replicas: 2\n"
+		switch i % 3 {
+		case 1:
+			spec = "  scaling: {minReplicas: 1, maxReplicas: 3}\n"
+		case 2:
+			if i%6 == 5 {
+				spec = "  database: {engine: postgres, deletionPolicy: Delete}\n"
+			}
+		}
+		docs = append(docs, fmt.Sprintf("apiVersion: apps.kubeship.dev/v1alpha1\nkind: Microservice\nmetadata: {name: svc-%03d}\nspec:\n  image: ghcr.io/acme/svc:1.0\n%s", i, spec))
+	}
+
+	start := sampleLoad(t, m, p)
+	mustKubectl(t, "apply", "--server-side", "-n", ns, "-f", writeManifest(t, strings.Join(docs, "---\n")))
+	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--all", "ms", "--timeout=300s")
+	converged := sampleLoad(t, m, p)
+	// Nothing to do, faults on: what remains is the manager's own retries and resyncs.
+	<-time.After(window) // a measuring window, not a wait for a state
+	faulty := sampleLoad(t, m, p)
+	injected := p.injected()
+	p.on.Store(false)
+	// Faults off: the informers' watches reconnect, then quiet.
+	<-time.After(window / 3)
+	calmFrom := sampleLoad(t, m, p)
+	<-time.After(window)
+	calm := sampleLoad(t, m, p)
+
+	convRate, convCPU, convReq := between(start, converged)
+	faultRate, faultCPU, faultReq := between(converged, faulty)
+	calmRate, calmCPU, calmReq := between(calmFrom, calm)
+	perService := (converged.passes - start.passes) / float64(services)
+	requests := injected["requests"]
+	delete(injected, "requests")
+	t.Logf("faults injected in %d API requests: %s", requests, formatCounts(injected))
+	t.Logf("converging %d services under faults: %s, %.1f passes/s, %.1f passes per service, manager CPU %.0f%%, %.1f API requests/s",
+		services, converged.at.Sub(start.at).Round(100*time.Millisecond), convRate, perService, convCPU, convReq)
+	t.Logf("converged, faults on (%s): %.2f passes/s, CPU %.1f%%, %.1f API requests/s", window, faultRate, faultCPU, faultReq)
+	t.Logf("faults stopped (%s): %.2f passes/s, CPU %.1f%%, %.1f API requests/s", window, calmRate, calmCPU, calmReq)
+
+	for kind, n := range map[string]int{"429 Too Many Requests": 1, "500 Internal Server Error": 1, "409 Conflict (write)": 1, "slow answer": 1, "watch cut": 5} {
+		if injected[kind] < n {
+			t.Errorf("only %d faults of kind %q injected, want at least %d: the test did not test it", injected[kind], kind, n)
+		}
+	}
+	// Generous bounds that a hot loop still breaks: a pass that retries at once under
+	// faults runs hundreds of times a second and burns a core.
+	if perService > 30 {
+		t.Errorf("%.1f passes per service to converge under faults: failures do not back off", perService)
+	}
+	if faultRate > 2 || faultCPU > 30 {
+		t.Errorf("converged under faults: %.2f passes/s and %.1f%% CPU: a hot loop", faultRate, faultCPU)
+	}
+	if calmRate > 2 || calmCPU > 10 {
+		t.Errorf("after the faults stopped: %.2f passes/s and %.1f%% CPU: a hot loop", calmRate, calmCPU)
+	}
+	mustKubectl(t, "delete", "ms", "--all", "-n", ns, "--timeout=120s")
+}

@@ -240,7 +240,7 @@ func TestConvergedPassWritesNothing(t *testing.T) {
 	g.Expect(mgrClient.Get(ctx, key, &cached)).To(Succeed())
 	g.Expect(k8s.Get(ctx, key, &stored)).To(Succeed())
 	managers := func(d *appsv1.Deployment) []string {
-		var out []string
+		out := make([]string, 0, len(d.ManagedFields))
 		for _, e := range d.ManagedFields {
 			out = append(out, e.Manager+"/"+e.Subresource)
 		}

@@ -82,14 +82,15 @@ func (m *managerProcess) stop() error {
 		return nil
 	}
 	_ = m.cmd.Process.Signal(syscall.SIGTERM)
+	var err error
 	select {
-	case <-m.exited:
+	case err = <-m.exited:
 	case <-time.After(30 * time.Second):
 		_ = m.cmd.Process.Kill()
-		<-m.exited
+		err = fmt.Errorf("manager did not stop within 30s of SIGTERM (log %s): %v", m.logPath, <-m.exited)
 	}
 	m.cmd = nil
-	return nil
+	return err
 }
 
 // scrape reads the manager's metrics.

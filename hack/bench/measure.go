@@ -40,6 +40,9 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 	return s, nil
 }
 
+// byController selects the Microservice controller's series.
+var byController = map[string]string{"controller": "microservice"}
+
 // calls are the requests made between two snapshots.
 type calls struct {
 	// byMethod: the manager's own client requests by HTTP method.
@@ -65,8 +68,8 @@ func (s snapshot) since(before snapshot) calls {
 			c.apiWrites[k] = d
 		}
 	}
-	c.reconciles = s.mgr.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"}) -
-		before.mgr.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"})
+	c.reconciles = s.mgr.sum("controller_runtime_reconcile_total", byController) -
+		before.mgr.sum("controller_runtime_reconcile_total", byController)
 	return c
 }
 
@@ -180,7 +183,7 @@ func (b *bench) restart(ctx context.Context) (calls, time.Duration, error) {
 		if err != nil {
 			return calls{}, 0, err
 		}
-		if s.sum("controller_runtime_reconcile_total", map[string]string{"controller": "microservice"}) >= float64(len(list.Items)) &&
+		if s.sum("controller_runtime_reconcile_total", byController) >= float64(len(list.Items)) &&
 			s.sum("workqueue_depth", nil) == 0 {
 			caughtUp = time.Since(start)
 			break
@@ -313,7 +316,7 @@ func (b *bench) imageBumps(ctx context.Context, ns string, n int) ([]time.Durati
 		case <-ch:
 			out = append(out, time.Since(start))
 		case <-time.After(time.Minute):
-			return nil, fmt.Errorf("Deployment %s never got image %s", name, image)
+			return nil, fmt.Errorf("the Deployment %s never got image %s", name, image)
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}

@@ -104,15 +104,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	}
 	logf("%s: idle writes %.0f, after restart %.0f (caught up in %s)", m.name, res.idle.writes(), res.restarted.writes(), res.catchUp.Round(time.Millisecond))
 	if fleetChecks {
-		if err := b.recordMemory(ctx, fmt.Sprintf("%d Microservices (%s)", n, m.name), n); err != nil {
-			return nil, err
-		}
-		if b.cfg.unrelated > 0 {
-			if err := b.unrelatedObjects(ctx, n); err != nil {
-				return nil, err
-			}
-		}
-		if res.bumps, err = b.imageBumps(ctx, ns, n); err != nil {
+		if err := b.checkFleet(ctx, m, ns, res); err != nil {
 			return nil, err
 		}
 	}
@@ -120,6 +112,23 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		return nil, err
 	}
 	return res, b.deleteNamespace(ctx, ns)
+}
+
+// checkFleet measures memory (also with unrelated objects) and image-bump latency on
+// the converged fleet.
+func (b *bench) checkFleet(ctx context.Context, m mix, ns string, res *mixResult) error {
+	n := res.n
+	if err := b.recordMemory(ctx, fmt.Sprintf("%d Microservices (%s)", n, m.name), n); err != nil {
+		return err
+	}
+	if b.cfg.unrelated > 0 {
+		if err := b.unrelatedObjects(ctx, n); err != nil {
+			return err
+		}
+	}
+	var err error
+	res.bumps, err = b.imageBumps(ctx, ns, n)
+	return err
 }
 
 // runFloor writes the children of the mix's services directly and times them to the

@@ -299,3 +299,31 @@ func staleGet(ctx context.Context, r client.Reader, stale *appsv1.Deployment, ke
 	}
 	return r.Get(ctx, key, obj, opts...)
 }
+
+// A long name leaves room for only 4 characters of the revision in the Job's name, so two
+// revisions can share a name. A finished Job of another revision under the current
+// revision's name, even a succeeded one, is not the migration: it is deleted, and the
+// current revision gets a Job of its own.
+func TestJobOfAnotherRevisionUnderTheSameNameIsNotTheMigration(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMigratingMicroservice(newDrivenNamespace(t), strings.Repeat("l", 50))
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	other := resources.MigrationJob(ms, "ffffffffffffffff") // another revision...
+	other.Name = migrationJobKey(ms).Name                   // ...whose name prefix collides
+	g.Expect(k8s.Create(ctx, other)).To(Succeed())
+	finishJob(t, ctx, client.ObjectKeyFromObject(other), true)
+	s := &scenario{t: t, g: g, key: client.ObjectKeyFromObject(ms), jobs: map[string]int{}, gated: map[string]string{ms.Spec.Image: other.Name}}
+
+	r := s.process(-1)
+	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: s.key})
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(k8s.Get(ctx, s.key, &appsv1.Deployment{})).To(Satisfy(apierrors.IsNotFound), "another revision's success is no migration")
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(other), &batchv1.Job{})).To(Satisfy(apierrors.IsNotFound), "the colliding Job is deleted")
+
+	s.run(ctx, r)
+	job := &batchv1.Job{}
+	g.Expect(k8s.Get(ctx, client.ObjectKeyFromObject(other), job)).To(Succeed())
+	g.Expect(job.Annotations[resources.AnnotationMigrationRevision]).To(Equal(resources.MigrationRevision(ms)))
+	g.Expect(s.jobs).To(Equal(map[string]int{other.Name: 1}))
+}

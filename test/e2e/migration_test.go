@@ -204,3 +204,15 @@ func TestMigrationLatency(t *testing.T) {
 	t.Logf("image bump to Ready, p50 of %d: without migration %v, with migration %v: the migration adds %v (polling every 250ms)",
 		rounds, plain.Round(time.Millisecond), migrating.Round(time.Millisecond), (migrating - plain).Round(time.Millisecond))
 }
+
+// TestMigrationSample: the sample becomes Ready, as test/cluster's `make run` check
+// expects of every sample, after exactly one migration Job.
+func TestMigrationSample(t *testing.T) {
+	ns := newNamespace(t)
+	mustKubectl(t, "apply", "-n", ns, "-f", sample("apps_v1alpha1_microservice_migration.yaml"))
+	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=180s", "ms/inventory")
+	out := mustKubectl(t, "get", "jobs", "-n", ns, "-l", "apps.kubeship.dev/migration=inventory", "-o", "name")
+	if n := len(strings.Fields(out)); n != 1 {
+		t.Fatalf("%d migration Jobs: %s", n, out)
+	}
+}

@@ -94,7 +94,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	if stepErr == nil && (len(obs.notOwned) > 0 || obs.routes.refused != nil) {
+	if stepErr == nil && obs.waitsForConsent() {
 		// Consent to adoption is given on an object outside the cache, so no watch
 		// event brings it: look again after a while, without backoff growing.
 		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil

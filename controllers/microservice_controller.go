@@ -97,18 +97,12 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
-	if stepErr == nil && refusedSomething(&obs) {
+	if stepErr == nil && obs.waitsForConsent() {
 		// Consent to adoption is given on an object outside the cache, so no watch
 		// event brings it: look again after a while, without backoff growing.
 		return ctrl.Result{RequeueAfter: notOwnedRecheck}, nil
 	}
 	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
-}
-
-// refusedSomething tells whether the pass left an object alone that is not the
-// Microservice's (a child, or its HTTPRoute or Ingress).
-func refusedSomething(obs *observed) bool {
-	return len(obs.notOwned) > 0 || obs.routes.refused != nil
 }
 
 // retriable is err unless it is the API server refusing an object as invalid.

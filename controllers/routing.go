@@ -34,6 +34,12 @@ type routesObserved struct {
 	err       error                 // writing or removing a route object failed
 }
 
+// waitsForConsent tells whether the pass left an object alone that only its owner's
+// consent can hand over: a child, or the HTTPRoute or Ingress.
+func (o *observed) waitsForConsent() bool {
+	return len(o.notOwned) > 0 || o.routes.refused != nil
+}
+
 // reconcileRoutes writes ms's HTTPRoute or Ingress, or removes those ms controls once
 // spec.routes no longer asks for them. A Microservice that never had routes costs
 // nothing here: no read, no watch. Problems are reported on Routed, not Ready: an

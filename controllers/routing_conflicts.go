@@ -28,7 +28,7 @@ const (
 
 func indexRouteHosts(obj client.Object) []string {
 	ms := obj.(*v1alpha1.Microservice)
-	var hosts []string
+	hosts := make([]string, 0, len(ms.Spec.Routes))
 	for _, r := range ms.Spec.Routes {
 		hosts = append(hosts, r.Host)
 	}

@@ -78,7 +78,7 @@ func TestServableRoutes(t *testing.T) {
 		v1alpha1.Route{Host: "b.example.com", Path: "/api", GatewayRef: gw}, v1alpha1.Route{Host: "b.example.com", Path: "/web", GatewayRef: gw})
 	lost := map[resources.RouteKey][]string{{Host: "a.example.com", Path: "/api"}: {"z/old"}}
 	got := servableRoutes(&ms, lost)
-	var hosts []string
+	hosts := make([]string, 0, len(got))
 	for _, r := range got {
 		hosts = append(hosts, r.Host+r.Path)
 	}

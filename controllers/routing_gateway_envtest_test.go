@@ -27,7 +27,7 @@ func gatewayAPICRDs(t *testing.T) []string {
 		t.Fatalf("locating the sigs.k8s.io/gateway-api module: %v", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
-	var files []string
+	files := make([]string, 0, 3)
 	for _, kind := range []string{"gatewayclasses", "gateways", "httproutes"} {
 		files = append(files, filepath.Join(dir, "gateway.networking.k8s.io_"+kind+".yaml"))
 	}

@@ -176,10 +176,10 @@ func listenerScheme(gw *gatewayv1.Gateway, rt v1alpha1.Route) (string, string) {
 		}
 		switch l.Protocol {
 		case gatewayv1.HTTPSProtocolType:
-			return "https", portSuffix(int32(l.Port), 443)
+			return "https", portSuffix(l.Port, 443)
 		case gatewayv1.HTTPProtocolType:
 			if !sawHTTP {
-				httpPort, sawHTTP = portSuffix(int32(l.Port), 80), true
+				httpPort, sawHTTP = portSuffix(l.Port, 80), true
 			}
 		}
 	}

@@ -21,7 +21,8 @@ func routedMS(routes ...v1alpha1.Route) *v1alpha1.Microservice {
 	}
 }
 
-func acceptedRoute(gen int64, parent gatewayv1.ParentReference, accepted, resolved metav1.ConditionStatus) *gatewayv1.HTTPRoute {
+func acceptedRoute(parent gatewayv1.ParentReference, accepted, resolved metav1.ConditionStatus) *gatewayv1.HTTPRoute {
+	const gen = 1
 	return &gatewayv1.HTTPRoute{
 		ObjectMeta: metav1.ObjectMeta{Name: "shop", Namespace: "team", Generation: gen},
 		Status: gatewayv1.HTTPRouteStatus{RouteStatus: gatewayv1.RouteStatus{Parents: []gatewayv1.RouteParentStatus{{
@@ -57,21 +58,27 @@ func TestRoutedCondition(t *testing.T) {
 			metav1.ConditionFalse, v1alpha1.ReasonRoutePending, "Waiting for Gateway infra/edge to accept HTTPRoute shop", ""},
 		{"accepted for an older generation only", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw},
 			httpRoute: func() *gatewayv1.HTTPRoute {
-				r := acceptedRoute(1, edge, metav1.ConditionTrue, metav1.ConditionTrue)
+				r := acceptedRoute(edge, metav1.ConditionTrue, metav1.ConditionTrue)
 				r.Generation = 2
 				return r
 			}()},
 			metav1.ConditionFalse, v1alpha1.ReasonRoutePending, "Waiting for Gateway infra/edge to accept HTTPRoute shop", ""},
 		{"another Gateway's acceptance does not count", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw},
-			httpRoute: acceptedRoute(1, gatewayv1.ParentReference{Name: "edge"}, metav1.ConditionTrue, metav1.ConditionTrue)},
+			httpRoute: acceptedRoute(gatewayv1.ParentReference{Name: "edge"}, metav1.ConditionTrue, metav1.ConditionTrue)},
 			metav1.ConditionFalse, v1alpha1.ReasonRoutePending, "Waiting for Gateway infra/edge to accept HTTPRoute shop", ""},
-		{"backend not resolved", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw}, httpRoute: acceptedRoute(1, edge, metav1.ConditionTrue, metav1.ConditionFalse)},
+		{"refused by the Gateway", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw}, httpRoute: func() *gatewayv1.HTTPRoute {
+			r := acceptedRoute(edge, metav1.ConditionFalse, metav1.ConditionTrue)
+			r.Status.Parents[0].Conditions[0].Reason, r.Status.Parents[0].Conditions[0].Message = "NotAllowedByListeners", "namespace team is not allowed"
+			return r
+		}()},
+			metav1.ConditionFalse, v1alpha1.ReasonRouteNotAccepted, "Gateway infra/edge reports Accepted=False on HTTPRoute shop: NotAllowedByListeners: namespace team is not allowed", ""},
+		{"backend not resolved", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw}, httpRoute: acceptedRoute(edge, metav1.ConditionTrue, metav1.ConditionFalse)},
 			metav1.ConditionFalse, v1alpha1.ReasonRouteNotAccepted, "Gateway infra/edge reports ResolvedRefs=False on HTTPRoute shop: BackendNotFound: no such Service", ""},
 		{"accepted, https listener on 8443", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw}, gateway: httpsGateway,
-			httpRoute: acceptedRoute(1, edge, metav1.ConditionTrue, metav1.ConditionTrue)},
+			httpRoute: acceptedRoute(edge, metav1.ConditionTrue, metav1.ConditionTrue)},
 			metav1.ConditionTrue, v1alpha1.ReasonRouted, "Served at https://shop.example.com:8443/api; HTTPRoute shop is accepted by Gateway infra/edge", "https://shop.example.com:8443/api"},
 		{"accepted, Gateway unreadable: http", routedMS(gw), routesObserved{active: true, servable: []v1alpha1.Route{gw},
-			httpRoute: acceptedRoute(1, edge, metav1.ConditionTrue, metav1.ConditionTrue)},
+			httpRoute: acceptedRoute(edge, metav1.ConditionTrue, metav1.ConditionTrue)},
 			metav1.ConditionTrue, v1alpha1.ReasonRouted, "Served at http://shop.example.com/api; HTTPRoute shop is accepted by Gateway infra/edge", "http://shop.example.com/api"},
 		{"Ingress without an address", routedMS(ing), routesObserved{active: true, servable: []v1alpha1.Route{ing}, ingress: &networkingv1.Ingress{}},
 			metav1.ConditionFalse, v1alpha1.ReasonRoutePending, "Waiting for the Ingress controller of class nginx to publish an address for Ingress shop", ""},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -129,6 +130,10 @@ var errGatewayAPIPending = errors.New("the HTTPRoute CRD exists, but the API ser
 
 // crdExists tells whether the HTTPRoute CRD is in the (name-filtered) CRD cache.
 func (w *routeWatches) crdExists(ctx context.Context) bool {
+	// A watch that cannot sync (e.g. a role without it) must not hold the pass, which
+	// holds w.mu, until its deadline.
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
 	return w.mgr.GetCache().Get(ctx, client.ObjectKey{Name: httpRouteCRD}, crdMetadata()) == nil
 }
 

@@ -23,7 +23,7 @@ func gatewayAPICRDFiles(t *testing.T) []string {
 		t.Fatalf("locating the sigs.k8s.io/gateway-api module: %v", err)
 	}
 	dir := filepath.Join(strings.TrimSpace(string(out)), "config", "crd", "standard")
-	var args []string
+	args := make([]string, 0, 6)
 	for _, kind := range []string{"gatewayclasses", "gateways", "httproutes"} {
 		args = append(args, "-f", filepath.Join(dir, "gateway.networking.k8s.io_"+kind+".yaml"))
 	}
@@ -132,7 +132,7 @@ func TestRouting(t *testing.T) {
 	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=120s", "ms/shop")
 	eventually(t, 60*time.Second, routed("ms/shop", "False", "GatewayAPINotInstalled"))
 
-	t.Run("the Gateway API arrives: HTTPRoute, accepted, external URL", func(t *testing.T) {
+	t.Run("the Gateway API arrives: the HTTPRoute is accepted and status.url is external", func(t *testing.T) {
 		mustKubectl(t, append([]string{"apply", "--server-side"}, crds...)...)
 		mustKubectl(t, append([]string{"wait", "--for=condition=Established", "--timeout=60s"}, crds...)...)
 		t.Cleanup(func() { _, _ = kubectl(append([]string{"delete", "--ignore-not-found", "--wait=false"}, crds...)...) })
@@ -154,7 +154,7 @@ spec:
 		}
 		mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=60s", "ms/shop")
 
-		t.Run("a second service claiming the same host and path: both told, the older keeps it", func(t *testing.T) {
+		t.Run("a second service claiming the same host and path: both are told and the older keeps it", func(t *testing.T) {
 			mustKubectl(t, "apply", "--server-side", "-n", ns, "-f", writeManifest(t, routedMicroservice("rival", shopRoute)))
 			eventually(t, 60*time.Second, routed("ms/rival", "False", "RouteConflict"))
 			eventually(t, 60*time.Second, routed("ms/shop", "True", "RouteConflict"))

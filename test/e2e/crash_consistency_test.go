@@ -212,7 +212,7 @@ func checkFleetSecrets(t *testing.T, ns string, kinds map[string]crashKind, watc
 		}
 		loggedIn++
 	}
-	t.Logf("%d shared passwords logged in; %d Secrets unchanged since first written", loggedIn, compared)
+	t.Logf("%d shared passwords logged in; %d Secrets compared with the data first seen", loggedIn, compared)
 }
 
 // checkNothingLeft: once every Microservice is deleted, no kubeship object, claim,

@@ -58,7 +58,7 @@ func TestAPIFaults(t *testing.T) {
 	p.on.Store(true)
 	ns := newNamespace(t)
 	provideVolumes(t, "faults", services/6+1)
-	var docs []string
+	docs := make([]string, 0, services)
 	for i := range services {
 		spec := "  replicas: 2\n"
 		switch i % 3 {

@@ -68,7 +68,7 @@ func TestCrashConsistency(t *testing.T) {
 	secrets := watchSecrets(t, ns)
 
 	kinds := map[string]crashKind{}
-	var docs []string
+	docs := make([]string, 0, services)
 	for i := range services {
 		name := fmt.Sprintf("svc-%03d", i)
 		kinds[name] = crashKind(i % int(crashKinds))
@@ -80,7 +80,7 @@ func TestCrashConsistency(t *testing.T) {
 	// Kill rounds: the manager is killed at a random moment, and a new one starts. Two
 	// rounds in three wait for the manager's first pass, so that the kill lands in the
 	// middle of API writes and database statements; the third may land in its start-up.
-	var passes []int
+	passes := make([]int, 0, rounds)
 	killsBegan := time.Now()
 	for round := range rounds {
 		if round%3 != 0 {
@@ -130,7 +130,8 @@ func checkFleetChildren(t *testing.T, ns string, kinds map[string]crashKind) {
 		slices.Sort(got)
 		return got
 	}
-	var deployments, autoscalers, statefulsets []string
+	deployments := make([]string, 0, len(kinds))
+	var autoscalers, statefulsets []string
 	for name, k := range kinds {
 		deployments = append(deployments, name)
 		switch k {
@@ -211,7 +212,7 @@ func checkFleetSecrets(t *testing.T, ns string, kinds map[string]crashKind, watc
 		}
 		loggedIn++
 	}
-	t.Logf("%d shared passwords logged in; %d Secrets unchanged since first written", loggedIn, compared)
+	t.Logf("%d shared passwords logged in; %d Secrets compared with the data first seen", loggedIn, compared)
 }
 
 // checkNothingLeft: once every Microservice is deleted, no kubeship object, claim,

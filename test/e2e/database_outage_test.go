@@ -137,7 +137,7 @@ func TestDatabaseServerOutage(t *testing.T) {
 		oidsBefore[name] = inspectShared(t, pg, naming.Role("postgres", ns, name), naming.Database("postgres", ns, name))
 	}
 
-	var figures []string
+	figures := make([]string, 0, 2)
 	for round, outage := range []string{"stopped", "silent"} {
 		// The outage: the server is stopped, and in the second round a listener that
 		// never answers takes its port.
@@ -189,7 +189,7 @@ func TestDatabaseServerOutage(t *testing.T) {
 	}
 
 	// Nothing was made twice, dropped and made again, or given a new password.
-	var want []string
+	want := make([]string, 0, len(pgServices)+2)
 	for _, name := range append(pgServices, "pg-new-0", "pg-new-1") {
 		want = append(want, naming.Role("postgres", ns, name))
 	}

@@ -224,7 +224,7 @@ func logInWith(creds map[string]string, srv *testdb.Server) error {
 // cluster's pool is small and shared with the other tests) and deletes them when t ends.
 func provideVolumes(t *testing.T, prefix string, n int) {
 	t.Helper()
-	var docs []string
+	docs := make([]string, 0, n)
 	for i := range n {
 		docs = append(docs, fmt.Sprintf(`apiVersion: v1
 kind: PersistentVolume

@@ -142,7 +142,7 @@ func TestNoSecretLeaks(t *testing.T) {
 		}
 		return user, password
 	}
-	var servers []string
+	servers := make([]string, 0, 7)
 	for _, srv := range []*testdb.Server{pg, my} {
 		good := "leak-" + srv.Engine + "-" + ns
 		user, password := admin(srv, "good")

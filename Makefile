@@ -70,6 +70,13 @@ generate: controller-gen ## Generate DeepCopy methods from markers.
 fmt: ## Run gofmt on the code.
 	gofmt -l -w $$(git ls-files '*.go')
 
+.PHONY: tidy
+tidy: ## Run go mod tidy in the main module and in the nested ones (hack/bench and hack/netpol follow the main module's requirements).
+	go mod tidy
+	cd hack/image && go mod tidy
+	cd hack/bench && go mod tidy
+	cd hack/netpol && go mod tidy
+
 .PHONY: vet
 vet: ## Run go vet.
 	go vet ./...

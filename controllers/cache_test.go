@@ -57,8 +57,18 @@ func TestCacheOptionsNamespaces(t *testing.T) {
 			}
 			continue
 		}
+		if _, ms := obj.(*v1alpha1.Microservice); ms {
+			// Every Microservice is watched (the For kind); its entry only trims them.
+			if by.Transform == nil {
+				t.Errorf("Microservices are cached without dropFieldManagers")
+			}
+			continue
+		}
 		if by.Label == nil || by.Label.Empty() {
 			t.Errorf("%T lost its label selector", obj)
+		}
+		if by.Transform == nil {
+			t.Errorf("%T is cached without keepOwnFieldManagers", obj)
 		}
 	}
 }

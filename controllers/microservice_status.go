@@ -71,7 +71,7 @@ func computeStatus(ms *v1alpha1.Microservice, obs observed) v1alpha1.Microservic
 	setRoutesStatus(&st, ms, obs.routes)
 	setCondition(&st, ms, routesGateReady(ms, readyCondition(ms, obs, prevReady, dbReady), &st))
 	if ms.Spec.Scaling != nil {
-		setCondition(&st, ms, scalingActiveCondition(obs.autoscaler))
+		setCondition(&st, ms, keepMessage(ms.Status.Conditions, scalingActiveCondition(obs.autoscaler)))
 	} else {
 		meta.RemoveStatusCondition(&st.Conditions, v1alpha1.ConditionScalingActive)
 	}
@@ -97,6 +97,17 @@ func availableCondition(d *appsv1.Deployment) metav1.Condition {
 	}
 	c.Status, c.Reason = metav1.ConditionFalse, v1alpha1.ReasonMinimumReplicasUnavailable
 	c.Message = fmt.Sprintf("%d of %d replicas are available", d.Status.AvailableReplicas, desiredReplicas(d))
+	return c
+}
+
+// keepMessage keeps the stored message of a condition that still says the same (status
+// and reason). A mirrored condition's source may reword itself on every resync: the
+// autoscaler names a different pod each time it fails to read a metric, and copying
+// that would write every autoscaled Microservice's status every 15 seconds.
+func keepMessage(stored []metav1.Condition, c metav1.Condition) metav1.Condition {
+	if p := meta.FindStatusCondition(stored, c.Type); p != nil && p.Status == c.Status && p.Reason == c.Reason {
+		c.Message = p.Message
+	}
 	return c
 }
 

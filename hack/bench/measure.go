@@ -115,26 +115,32 @@ func (s samples) kubeshipWrites() map[string]float64 {
 	return out
 }
 
-// settle waits until the Microservice queue is empty and no reconcile ran for 3 s,
-// and returns the snapshot then.
+// settle waits until the Microservice queue is empty and the manager made no write for
+// 3 s (passes that write nothing, such as those autoscaler status updates bring, may go
+// on), at most two minutes, and returns the snapshot then.
 func (b *bench) settle(ctx context.Context) (snapshot, error) {
 	last, quiet := -1.0, 0
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		s, err := b.snapshot(ctx)
 		if err != nil {
 			return s, err
 		}
-		reconciles := s.mgr.sum("controller_runtime_reconcile_total", nil)
-		depth := s.mgr.sum("workqueue_depth", nil)
-		if reconciles == last && depth == 0 {
+		writes := 0.0
+		for m, v := range s.mgr.by("rest_client_requests_total", "method", nil) {
+			if m != "GET" && m != "LIST" && m != "WATCH" {
+				writes += v
+			}
+		}
+		if writes == last && s.mgr.sum("workqueue_depth", byController) == 0 {
 			quiet++
 		} else {
 			quiet = 0
 		}
-		if quiet >= 6 {
+		if quiet >= 6 || time.Now().After(deadline) {
 			return s, nil
 		}
-		last = reconciles
+		last = writes
 		select {
 		case <-ctx.Done():
 			return s, ctx.Err()

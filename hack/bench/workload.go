@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/uuid"
@@ -90,7 +91,10 @@ func microservice(ns string, i int, k kind, replicas int32) *v1alpha1.Microservi
 	}
 	switch k {
 	case kindAutoscaled:
+		// A CPU request, as any autoscaled service has: without one the autoscaler
+		// cannot compute utilization.
 		ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 4, TargetCPUUtilizationPercentage: ptr.To[int32](80)}
+		ms.Spec.Resources.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("100m")}
 	case kindDedicated:
 		ms.Spec.Replicas = ptr.To(replicas)
 		ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: v1alpha1.EnginePostgres, Mode: v1alpha1.ModeDedicated, Storage: ptr.To(resource.MustParse("1Gi"))}

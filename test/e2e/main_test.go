@@ -6,6 +6,7 @@
 package e2e
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -47,6 +48,9 @@ func run(m *testing.M) int {
 			return fail("locating the local cluster's kubeconfig: %v", err)
 		}
 	}
+	recycling, stopRecycling := context.WithCancel(context.Background())
+	defer stopRecycling()
+	go recycleVolumes(recycling)
 	if _, err := kubectl("apply", "--server-side", "--force-conflicts", "-f", filepath.Join(repoRoot, "config", "crd", "bases")); err != nil {
 		return fail("installing CRDs: %v", err)
 	}

@@ -210,8 +210,8 @@ func TestMigrationLatency(t *testing.T) {
 func TestMigrationSample(t *testing.T) {
 	ns := newNamespace(t)
 	mustKubectl(t, "apply", "-n", ns, "-f", sample("apps_v1alpha1_microservice_migration.yaml"))
-	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=180s", "ms/inventory")
-	out := mustKubectl(t, "get", "jobs", "-n", ns, "-l", "apps.kubeship.dev/migration=inventory", "-o", "name")
+	mustKubectl(t, "wait", "-n", ns, "--for=condition=Ready", "--timeout=180s", "ms/catalog")
+	out := mustKubectl(t, "get", "jobs", "-n", ns, "-l", "apps.kubeship.dev/migration=catalog", "-o", "name")
 	if n := len(strings.Fields(out)); n != 1 {
 		t.Fatalf("%d migration Jobs: %s", n, out)
 	}

@@ -110,19 +110,24 @@ test-unit: manifests generate vet envtest helm ## Run unit and envtest tests aga
 	# The shop's NetworkPolicies through an upstream evaluator; -v prints its truth table.
 	cd hack/netpol && go test $(GO_TEST_FLAGS) -v ./...
 
-# Native Go fuzz targets, as package:target. `go test -fuzz` takes one target at a time.
+# Native Go fuzz targets, as package:target:executions. `go test -fuzz` takes one target at a
+# time. The budget is a count of executions (about 10 s each on 2 busy cores), never a duration:
+# a duration -fuzztime races Go 1.26's fuzz coordinator at the deadline and fails a clean run with
+# a bare "context deadline exceeded" (golang/go#75804, fixed in Go 1.27). FUZZTIME, when set,
+# replaces every target's budget (e.g. FUZZTIME=1000000x for a longer local run).
 FUZZ_TARGETS = \
-	./internal/naming:FuzzNames ./internal/naming:FuzzNamesDistinct \
-	./internal/dbadmin:FuzzQuoteLiteral ./internal/dbadmin:FuzzPGIdent ./internal/dbadmin:FuzzMySQLIdent \
-	./internal/dbadmin:FuzzNamesPassChecks \
-	./controllers/resources:FuzzBuilders
-FUZZTIME ?= 10s
+	./internal/naming:FuzzNames:100000x ./internal/naming:FuzzNamesDistinct:100000x \
+	./internal/dbadmin:FuzzQuoteLiteral:100000x ./internal/dbadmin:FuzzPGIdent:100000x \
+	./internal/dbadmin:FuzzMySQLIdent:100000x ./internal/dbadmin:FuzzNamesPassChecks:30000x \
+	./controllers/resources:FuzzBuilders:10000x
+FUZZTIME ?=
 
 .PHONY: fuzz
-fuzz: ## Run each fuzz target for FUZZTIME (default 10s); a failing input lands in the package's testdata/fuzz/.
+fuzz: ## Run each fuzz target for its execution budget (or FUZZTIME); a failing input lands in the package's testdata/fuzz/.
 	@set -e; for t in $(FUZZ_TARGETS); do \
-	  pkg=$${t%%:*}; name=$${t##*:}; echo "== $$name ($$pkg, $(FUZZTIME))"; \
-	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  pkg=$${t%%:*}; rest=$${t#*:}; name=$${rest%%:*}; budget=$${rest#*:}; \
+	  budget=$${FUZZTIME:-$$budget}; echo "== $$name ($$pkg, $$budget)"; \
+	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $$budget $$pkg; \
 	done
 
 .PHONY: test-e2e

@@ -104,10 +104,11 @@ func (s samples) kubeshipWrites() map[string]float64 {
 		if l["dry_run"] != "" || verb == "GET" || verb == "LIST" || verb == "WATCH" {
 			continue
 		}
-		// Microservice creates are the bench's own; events.k8s.io Events come from the
-		// scheduler too, so kubeship's are counted by the manager's POSTs instead.
-		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != "CREATE") ||
-			(res == "secrets" && verb == "CREATE")
+		// The verb is the HTTP method (POST creates, PUT updates) except for APPLY, LIST
+		// and WATCH. Microservice creates are the bench's own; events.k8s.io Events come
+		// from the scheduler too, so kubeship's are counted by the manager's POSTs instead.
+		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != "POST") ||
+			(res == "secrets" && verb == "POST")
 		if mine {
 			out[verb+" "+res] += m.GetCounter().GetValue()
 		}

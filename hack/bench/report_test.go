@@ -25,13 +25,14 @@ func TestPercentile(t *testing.T) {
 func TestKubeshipWrites(t *testing.T) {
 	text := `# TYPE apiserver_request_total counter
 apiserver_request_total{code="201",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="",verb="APPLY",version="v1"} 10
-apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="status",verb="UPDATE",version="v1"} 40
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps",resource="deployments",scope="resource",subresource="status",verb="PUT",version="v1"} 40
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="status",verb="PATCH",version="v1alpha1"} 20
-apiserver_request_total{code="201",component="apiserver",dry_run="All",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="CREATE",version="v1alpha1"} 5
+apiserver_request_total{code="201",component="apiserver",dry_run="All",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="POST",version="v1alpha1"} 5
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="POST",version="v1alpha1"} 5
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="apps.kubeship.dev",resource="microservices",scope="resource",subresource="",verb="GET",version="v1alpha1"} 7
-apiserver_request_total{code="201",component="apiserver",dry_run="",group="events.k8s.io",resource="events",scope="resource",subresource="",verb="CREATE",version="v1"} 3
-apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="CREATE",version="v1"} 30
-apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="CREATE",version="v1"} 2
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="events.k8s.io",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 3
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 30
+apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="POST",version="v1"} 2
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="status",verb="PATCH",version="v1"} 90
 `
 	s, err := parseMetrics(strings.NewReader(text))
@@ -39,7 +40,7 @@ apiserver_request_total{code="200",component="apiserver",dry_run="",group="",res
 		t.Fatal(err)
 	}
 	want := map[string]float64{
-		"APPLY deployments": 10, "PATCH microservices/status": 20, "CREATE secrets": 2,
+		"APPLY deployments": 10, "PATCH microservices/status": 20, "POST secrets": 2,
 	}
 	if diff := cmp.Diff(want, s.kubeshipWrites()); diff != "" {
 		t.Errorf("kubeshipWrites (-want +got):\n%s", diff)

@@ -114,9 +114,11 @@ func retriable(err error) error {
 }
 
 // recordPass records what the pass did that is not status: creations as an Event,
-// failures in the error metric.
+// failures in the error metric. The first pass of a new Microservice, whose status was
+// never written, creates its children as expected and records no Event (see
+// transitionEvents); a later pass that makes a child again (someone deleted it) does.
 func (r *MicroserviceReconciler) recordPass(ms *v1alpha1.Microservice, obs *observed, dbErr error) {
-	if len(obs.created) > 0 && r.Recorder != nil {
+	if len(obs.created) > 0 && r.Recorder != nil && ms.Status.ObservedGeneration > 0 {
 		r.Recorder.Eventf(ms, nil, corev1.EventTypeNormal, EventCreated, "Reconcile", "Created %s", strings.Join(obs.created, ", "))
 	}
 	if dbErr != nil {

@@ -28,10 +28,14 @@ type event struct {
 }
 
 // transitionEvents returns the events for the condition changes from old to cur, so
-// events mark transitions only and a steady state records nothing.
+// events mark transitions only and a steady state records nothing. A new Microservice's
+// first convergence records none either: it is the expected path, status and each
+// condition's lastTransitionTime tell it, and at fleet scale those Events would be most of
+// what a create writes beyond its children and status. Events mark what departs from it:
+// failures, refusals, recoveries, rollouts of later generations, children made again.
 func transitionEvents(old, cur []metav1.Condition) []event {
 	var events []event
-	if db, ok := changed(old, cur, v1alpha1.ConditionDatabaseReady); ok {
+	if db, ok := changed(old, cur, v1alpha1.ConditionDatabaseReady); ok && !firstConvergence(meta.FindStatusCondition(old, v1alpha1.ConditionDatabaseReady), db) {
 		if e, ok := databaseEvent(db); ok {
 			events = append(events, e)
 		}
@@ -41,12 +45,20 @@ func transitionEvents(old, cur []metav1.Condition) []event {
 			events = append(events, e)
 		}
 	}
-	if ready, ok := changed(old, cur, v1alpha1.ConditionReady); ok {
+	if ready, ok := changed(old, cur, v1alpha1.ConditionReady); ok && !firstConvergence(meta.FindStatusCondition(old, v1alpha1.ConditionReady), ready) {
 		if e, ok := readyEvent(meta.FindStatusCondition(old, v1alpha1.ConditionReady), ready); ok {
 			events = append(events, e)
 		}
 	}
 	return events
+}
+
+// firstConvergence tells whether cur turning True from prev is a new Microservice's first
+// convergence: its first generation, reached from no condition or from one still in
+// progress (a recovery from a failure is not).
+func firstConvergence(prev, cur *metav1.Condition) bool {
+	return cur.Status == metav1.ConditionTrue && cur.ObservedGeneration <= 1 &&
+		(prev == nil || rollingOut(prev.Reason) || prev.Reason == v1alpha1.ReasonDatabaseProvisioning)
 }
 
 // changed returns condition t of cur, and whether its status or reason differs from old's.
@@ -80,9 +92,7 @@ func readyEvent(prev, ready *metav1.Condition) (event, bool) {
 	case rollingOut(ready.Reason) && prevRolling:
 		// Still rolling out: one event per rollout is enough.
 	case rollingOut(ready.Reason) && prev == nil:
-		// The first rollout of a new Microservice: the Created event of the same pass
-		// tells it, so a create costs one Event fewer (at fleet scale, Events are most
-		// of what kubeship writes beyond its children and status).
+		// The first rollout of a new Microservice: see transitionEvents.
 	case rollingOut(ready.Reason):
 		return event{corev1.EventTypeNormal, EventRolloutStarted, ready.Message}, true
 	case refusal(ready.Reason):

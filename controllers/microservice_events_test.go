@@ -8,8 +8,14 @@ import (
 	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
+// cond is a condition of a Microservice's second generation; gen1 makes it the first's.
 func cond(t string, s metav1.ConditionStatus, reason string) metav1.Condition {
-	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: reason + " message"}
+	return metav1.Condition{Type: t, Status: s, Reason: reason, Message: reason + " message", ObservedGeneration: 2}
+}
+
+func gen1(c metav1.Condition) metav1.Condition {
+	c.ObservedGeneration = 1
+	return c
 }
 
 func TestTransitionEvents(t *testing.T) {
@@ -31,8 +37,14 @@ func TestTransitionEvents(t *testing.T) {
 		want     []string // type/reason
 	}{
 		{"nothing changed", []metav1.Condition{ready}, []metav1.Condition{ready}, nil},
-		{"first rollout is told by the Created event", nil, []metav1.Condition{stale}, nil},
-		{"first rollout with pods being replaced is told by the Created event", nil, []metav1.Condition{rolling}, nil},
+		{"first rollout starts silently", nil, []metav1.Condition{gen1(stale)}, nil},
+		{"first rollout with pods being replaced starts silently", nil, []metav1.Condition{gen1(rolling)}, nil},
+		{"first rollout finishes silently", []metav1.Condition{gen1(rolling)}, []metav1.Condition{gen1(ready)}, nil},
+		{"first pass already ready records nothing", nil, []metav1.Condition{gen1(ready)}, nil},
+		{"recovery in the first generation is recorded", []metav1.Condition{gen1(deadline)}, []metav1.Condition{gen1(ready)}, []string{"Normal/Ready"}},
+		{"first generation fails loudly", []metav1.Condition{gen1(rolling)}, []metav1.Condition{gen1(deadline)}, []string{"Warning/NotReady"}},
+		{"first database provisioning finishes silently", []metav1.Condition{gen1(dbWaiting)}, []metav1.Condition{gen1(dbReady)}, nil},
+		{"database recovery in the first generation is recorded", []metav1.Condition{gen1(dbDenied)}, []metav1.Condition{gen1(dbReady)}, []string{"Normal/DatabaseReady"}},
 		{"rollout moves on without a new event", []metav1.Condition{stale}, []metav1.Condition{rolling}, nil},
 		{"rollout finishes", []metav1.Condition{rolling}, []metav1.Condition{ready}, []string{"Normal/RolloutFinished"}},
 		{"new generation starts a rollout", []metav1.Condition{ready}, []metav1.Condition{stale}, []string{"Normal/RolloutStarted"}},

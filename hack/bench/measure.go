@@ -84,7 +84,7 @@ func (c calls) writes() float64 {
 
 // kubeshipWrites sums apiserver_request_total for the writes only kubeship makes in a
 // bench run: Server-Side Applies, writes to Microservices and their status (not their
-// creates, which are the bench's) and Secret creates. The controller manager, scheduler
+// creates, which are the bench's), Secret creates and patches, claim patches. The controller manager, scheduler
 // and KWOK write other resources or subresources (pod and workload status, Events).
 func (s samples) kubeshipWrites() map[string]float64 {
 	out := map[string]float64{}
@@ -107,8 +107,10 @@ func (s samples) kubeshipWrites() map[string]float64 {
 		// The verb is the HTTP method (POST creates, PUT updates) except for APPLY, LIST
 		// and WATCH. Microservice creates are the bench's own; events.k8s.io Events come
 		// from the scheduler too, so kubeship's are counted by the manager's POSTs instead.
+		// Only kubeship patches Secrets and PersistentVolumeClaims here (the controller
+		// manager updates claims with PUT).
 		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != "POST") ||
-			(res == "secrets" && verb == "POST")
+			(res == "secrets" && (verb == "POST" || verb == "PATCH")) || (res == "persistentvolumeclaims" && verb == "PATCH")
 		if mine {
 			out[verb+" "+res] += m.GetCounter().GetValue()
 		}

@@ -112,16 +112,7 @@ func (r *report) markdown() string {
 	p("What the writes were, as kube-apiserver counted them (`apiserver_request_total`, writes only kubeship makes), per Microservice:")
 	p("")
 	for _, m := range r.mixes {
-		keys := make([]string, 0, len(m.calls.apiWrites))
-		for k := range m.calls.apiWrites {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, 0, len(keys))
-		for _, k := range keys {
-			parts = append(parts, fmt.Sprintf("`%s` %.2f", k, m.calls.apiWrites[k]/float64(m.n)))
-		}
-		p("- %s: %s", m.name, strings.Join(parts, ", "))
+		p("- %s: %s", m.name, strings.Join(writeParts(m.calls.apiWrites, float64(m.n)), ", "))
 	}
 	p("")
 	p("## Idle, restart and latency")
@@ -133,6 +124,11 @@ func (r *report) markdown() string {
 	}
 	p("")
 	p("Caught up: every Microservice reconciled once by the new manager and its queue empty.")
+	for _, m := range r.mixes {
+		if parts := writeParts(m.restarted.apiWrites, 1); len(parts) > 0 {
+			p("After the restart, %s: %s (kube-apiserver's count, in all).", m.name, strings.Join(parts, ", "))
+		}
+	}
 	for _, m := range r.mixes {
 		if len(m.bumps) == 0 {
 			continue
@@ -165,6 +161,20 @@ func (r *report) markdown() string {
 	p("")
 	p("Reproduce: `make bench` (defaults `BENCH_FLAGS=-n 1000`; see `go run ./hack/bench -h`).")
 	return w.String()
+}
+
+// writeParts lists writes by verb and resource, each divided by per, in name order.
+func writeParts(writes map[string]float64, per float64) []string {
+	keys := make([]string, 0, len(writes))
+	for k := range writes {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys))
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("`%s` %.2f", k, writes[k]/per))
+	}
+	return parts
 }
 
 func (m *mixResult) describe() string {

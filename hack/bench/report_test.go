@@ -34,13 +34,15 @@ apiserver_request_total{code="201",component="apiserver",dry_run="",group="event
 apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="events",scope="resource",subresource="",verb="POST",version="v1"} 30
 apiserver_request_total{code="201",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="POST",version="v1"} 2
 apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="pods",scope="resource",subresource="status",verb="PATCH",version="v1"} 90
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="secrets",scope="resource",subresource="",verb="PATCH",version="v1"} 4
+apiserver_request_total{code="200",component="apiserver",dry_run="",group="",resource="persistentvolumeclaims",scope="resource",subresource="",verb="PUT",version="v1"} 6
 `
 	s, err := parseMetrics(strings.NewReader(text))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string]float64{
-		"APPLY deployments": 10, "PATCH microservices/status": 20, "POST secrets": 2,
+		"APPLY deployments": 10, "PATCH microservices/status": 20, "POST secrets": 2, "PATCH secrets": 4,
 	}
 	if diff := cmp.Diff(want, s.kubeshipWrites()); diff != "" {
 		t.Errorf("kubeshipWrites (-want +got):\n%s", diff)

@@ -61,11 +61,35 @@ func (r *MicroserviceReconciler) applyDatabaseStatefulSet(ctx context.Context, m
 	if found {
 		claimSize = templateClaimSize(sts, claimSize)
 	}
-	if err := applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), appsv1ac.ExtractStatefulSet); err != nil {
+	if err := applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), extractDatabaseStatefulSet); err != nil {
 		return err
 	}
 	obs.database.statefulSet = sts
 	return nil
+}
+
+// extractDatabaseStatefulSet is the StatefulSet's fields that kubeship owns, in the form
+// resources.DatabaseStatefulSet builds them. The API server stores each claim template
+// without kind, apiVersion and namespace, defaults its volumeMode to Filesystem and gives it
+// status phase Pending, all among kubeship's fields; compared as they are, they would make
+// every pass (and every manager restart) apply the StatefulSet again. The template cannot
+// change, so reading it back in the builder's form hides no drift.
+func extractDatabaseStatefulSet(sts *appsv1.StatefulSet, manager string) (*appsv1ac.StatefulSetApplyConfiguration, error) {
+	owned, err := appsv1ac.ExtractStatefulSet(sts, manager)
+	if err != nil || owned.Spec == nil {
+		return owned, err
+	}
+	for i := range owned.Spec.VolumeClaimTemplates {
+		t := &owned.Spec.VolumeClaimTemplates[i]
+		t.Status = nil
+		if t.Name != nil {
+			t.WithKind("PersistentVolumeClaim").WithAPIVersion("v1").WithNamespace("")
+		}
+		if t.Spec != nil && t.Spec.VolumeMode != nil && *t.Spec.VolumeMode == corev1.PersistentVolumeFilesystem {
+			t.Spec.VolumeMode = nil
+		}
+	}
+	return owned, nil
 }
 
 // templateClaimSize is the storage request of the live claim template, which cannot change.

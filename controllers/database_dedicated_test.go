@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -236,4 +237,25 @@ func TestDedicatedStorageGrowthReportsClaimsThatCannotGrow(t *testing.T) {
 	g.Expect(k8s.Get(ctx, dbKey(key), sts)).To(Succeed())
 	g.Expect(sts.Spec.VolumeClaimTemplates[0].Spec.Resources.Requests.Storage().String()).To(Equal("1Gi"), "claim templates cannot change")
 	g.Expect(strings.Contains(msCondition(g, ctx, key, v1alpha1.ConditionReady).Message, "password")).To(BeFalse())
+}
+
+// A converged dedicated database costs no write: the fields kubeship owns in the live
+// StatefulSet, as the API server stored and defaulted them, equal what it would apply.
+// (A difference here is an apply on every pass, and after every manager restart.)
+func TestDedicatedStatefulSetConvergedSendsNothing(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	for _, engine := range []v1alpha1.DatabaseEngine{v1alpha1.EnginePostgres, v1alpha1.EngineMySQL} {
+		ms := newMicroservice(newNamespace(t), "ledger")
+		ms.Spec.Database = &v1alpha1.DatabaseSpec{Engine: engine}
+		g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+		key := client.ObjectKeyFromObject(ms)
+		sts := &appsv1.StatefulSet{}
+		g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), sts) }, timeout, interval).Should(Succeed())
+		g.Expect(k8s.Get(ctx, key, ms)).To(Succeed())
+		owned, err := extractDatabaseStatefulSet(sts, FieldOwner)
+		g.Expect(err).NotTo(HaveOccurred())
+		desired := resources.DatabaseStatefulSet(ms, templateClaimSize(sts, resources.DatabaseStorage(ms.Spec.Database)))
+		g.Expect(cmp.Diff(desired, owned)).To(BeEmpty(), string(engine))
+	}
 }

@@ -10,6 +10,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -52,6 +53,8 @@ type calls struct {
 	apiWrites map[string]float64
 	// reconciles of the Microservice controller.
 	reconciles float64
+	// statusChanges: what changed in the Microservices' conditions (restart only).
+	statusChanges map[string]int
 }
 
 func (s snapshot) since(before snapshot) calls {
@@ -209,7 +212,45 @@ func (b *bench) restart(ctx context.Context) (calls, time.Duration, error) {
 	case <-time.After(b.cfg.idle):
 	}
 	after, err := b.snapshot(ctx)
-	return after.since(zero), caughtUp, err
+	if err != nil {
+		return calls{}, 0, err
+	}
+	c := after.since(zero)
+	now := &v1alpha1.MicroserviceList{}
+	if err := b.c.List(ctx, now); err != nil {
+		return calls{}, 0, err
+	}
+	c.statusChanges = conditionChanges(list.Items, now.Items)
+	return c, caughtUp, nil
+}
+
+// conditionChanges counts, by condition type and reasons, the conditions of the
+// Microservices in before that differ in now (status, reason or message): what the status
+// writes of a window changed.
+func conditionChanges(before, now []v1alpha1.Microservice) map[string]int {
+	was := map[client.ObjectKey]v1alpha1.Microservice{}
+	for _, ms := range before {
+		was[client.ObjectKeyFromObject(&ms)] = ms
+	}
+	out := map[string]int{}
+	for _, ms := range now {
+		old, ok := was[client.ObjectKeyFromObject(&ms)]
+		if !ok {
+			continue
+		}
+		for _, c := range ms.Status.Conditions {
+			o := meta.FindStatusCondition(old.Status.Conditions, c.Type)
+			switch {
+			case o == nil:
+				out[c.Type+": added "+c.Reason]++
+			case o.Status != c.Status || o.Reason != c.Reason:
+				out[c.Type+": "+o.Reason+" to "+c.Reason]++
+			case o.Message != c.Message:
+				out[c.Type+": message of "+c.Reason]++
+			}
+		}
+	}
+	return out
 }
 
 // memoryPoint is the manager's memory with a given fleet.

@@ -128,6 +128,13 @@ func (r *report) markdown() string {
 		if parts := writeParts(m.restarted.apiWrites, 1); len(parts) > 0 {
 			p("After the restart, %s: %s (kube-apiserver's count, in all).", m.name, strings.Join(parts, ", "))
 		}
+		if len(m.restarted.statusChanges) > 0 {
+			changes := map[string]float64{}
+			for k, v := range m.restarted.statusChanges {
+				changes[k] = float64(v)
+			}
+			p("Conditions that changed in that window, %s: %s.", m.name, strings.Join(writeParts(changes, 1), ", "))
+		}
 	}
 	for _, m := range r.mixes {
 		if len(m.bumps) == 0 {

@@ -6,6 +6,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
 )
 
 func TestPercentile(t *testing.T) {
@@ -86,5 +89,35 @@ func TestMinimumWrites(t *testing.T) {
 	// 8 static x 5, 6 autoscaled x 6, 3 dedicated x 9, 3 shared x 6, over 20.
 	if got, want := res.minimumWrites(), float64(8*5+6*6+3*9+3*6)/20; got != want {
 		t.Errorf("minimumWrites = %v, want %v", got, want)
+	}
+}
+
+func TestConditionChanges(t *testing.T) {
+	ms := func(name string, conds ...metav1.Condition) v1alpha1.Microservice {
+		m := v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: name}}
+		m.Status.Conditions = conds
+		return m
+	}
+	c := func(t, reason, msg string, s metav1.ConditionStatus) metav1.Condition {
+		return metav1.Condition{Type: t, Reason: reason, Message: msg, Status: s}
+	}
+	before := []v1alpha1.Microservice{
+		ms("same", c("Ready", "Ready", "ok", "True")),
+		ms("flipped", c("ScalingActive", "FailedGetResourceMetric", "no metrics", "False")),
+		ms("reworded", c("Ready", "Ready", "ok", "True")),
+	}
+	now := []v1alpha1.Microservice{
+		ms("same", c("Ready", "Ready", "ok", "True")),
+		ms("flipped", c("ScalingActive", "ValidMetricFound", "metrics", "True")),
+		ms("reworded", c("Ready", "Ready", "fine", "True"), c("Routed", "Accepted", "", "True")),
+		ms("new", c("Ready", "Ready", "ok", "True")),
+	}
+	want := map[string]int{
+		"ScalingActive: FailedGetResourceMetric to ValidMetricFound": 1,
+		"Ready: message of Ready":                                    1,
+		"Routed: added Accepted":                                     1,
+	}
+	if diff := cmp.Diff(want, conditionChanges(before, now)); diff != "" {
+		t.Errorf("conditionChanges (-want +got):\n%s", diff)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -84,4 +85,27 @@ func (b *bench) waitServerReady(ctx context.Context) error {
 		}
 		return false, nil
 	})
+}
+
+// waitScalingActive waits until every autoscaled Microservice in ns reports
+// ScalingActive=True (its autoscaler has metrics), at most three minutes.
+func (b *bench) waitScalingActive(ctx context.Context, ns string) error {
+	left := 0
+	err := wait.PollUntilContextTimeout(ctx, time.Second, 3*time.Minute, true, func(ctx context.Context) (bool, error) {
+		list := &v1alpha1.MicroserviceList{}
+		if err := b.c.List(ctx, list, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		left = 0
+		for _, ms := range list.Items {
+			if ms.Spec.Scaling != nil && !meta.IsStatusConditionTrue(ms.Status.Conditions, v1alpha1.ConditionScalingActive) {
+				left++
+			}
+		}
+		return left == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("%d autoscaled Microservices without ScalingActive=True: %w", left, err)
+	}
+	return nil
 }

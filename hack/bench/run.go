@@ -95,6 +95,17 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	}
 	res.calls = after.since(before)
 	res.cpuSeconds = after.cpu - before.cpu
+	// Autoscalers get their first metrics a while after Ready (metrics-server's scrape,
+	// then the autoscaler's sync), and each arrival is a real status change: wait for
+	// them, so the idle and restart windows hold only writes with nothing to do.
+	if res.counts[kindAutoscaled] > 0 {
+		if err := b.waitScalingActive(ctx, ns); err != nil {
+			return nil, err
+		}
+		if _, err := b.settle(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	if res.idle, err = b.idleWindow(ctx); err != nil {
 		return nil, err

@@ -73,6 +73,7 @@ func main() {
 	if len(watched) > 0 {
 		log.Info("watching Microservices in these namespaces only", "namespaces", watched)
 	}
+	ctl.WatchNamespaces = watched
 	if err := leader.validate(); err != nil {
 		log.Error(err, "invalid flags")
 		os.Exit(2)

@@ -39,14 +39,19 @@ func CacheOptions(namespaces ...string) cache.Options {
 	}
 	byObject[&v1alpha1.Microservice{}] = cache.ByObject{Transform: dropFieldManagers}
 	maps.Copy(byObject, routingCacheObjects(managed))
-	opts := cache.Options{ByObject: byObject}
-	if len(namespaces) > 0 {
-		opts.DefaultNamespaces = map[string]cache.Config{}
-		for _, ns := range namespaces {
-			opts.DefaultNamespaces[ns] = cache.Config{}
-		}
+	return cache.Options{ByObject: byObject, DefaultNamespaces: namespaceConfigs(namespaces)}
+}
+
+// namespaceConfigs is a cache's DefaultNamespaces for namespaces; nil (all) when empty.
+func namespaceConfigs(namespaces []string) map[string]cache.Config {
+	if len(namespaces) == 0 {
+		return nil
 	}
-	return opts
+	out := make(map[string]cache.Config, len(namespaces))
+	for _, ns := range namespaces {
+		out[ns] = cache.Config{}
+	}
+	return out
 }
 
 // keepOwnFieldManagers drops from a cached child the managed-fields entries of every

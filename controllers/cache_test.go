@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
+	"github.com/kubeship/kubeship/controllers/resources"
 )
 
 func TestParseNamespaces(t *testing.T) {
@@ -117,5 +118,25 @@ func TestDropFieldManagers(t *testing.T) {
 	want := &v1alpha1.Microservice{ObjectMeta: metav1.ObjectMeta{Name: "web", Annotations: map[string]string{v1alpha1.AdoptAnnotation: "web"}}}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("cached Microservice (-want +got):\n%s", diff)
+	}
+}
+
+// The HTTPRoute cache, started once the Gateway API appears, keeps to --watch-namespaces
+// like the manager's: a namespace-scoped install may not list HTTPRoutes elsewhere.
+func TestRouteCacheOptionsKeepToWatchedNamespaces(t *testing.T) {
+	if got := routeCacheOptions(nil).DefaultNamespaces; got != nil {
+		t.Errorf("without namespaces DefaultNamespaces = %v, want nil (all namespaces)", got)
+	}
+	got := routeCacheOptions([]string{"shop", "billing"})
+	if diff := cmp.Diff(CacheOptions("shop", "billing").DefaultNamespaces, got.DefaultNamespaces); diff != "" {
+		t.Errorf("HTTPRoute cache namespaces differ from the manager's (-manager +routes):\n%s", diff)
+	}
+	if len(got.DefaultNamespaces) != 2 {
+		t.Errorf("DefaultNamespaces = %v, want shop and billing", got.DefaultNamespaces)
+	}
+	for obj, by := range got.ByObject {
+		if by.Label == nil || by.Label.String() != resources.LabelManagedBy+"="+resources.ManagedByKubeship {
+			t.Errorf("%T cached without the managed-by filter: %v", obj, by.Label)
+		}
 	}
 }

@@ -232,6 +232,6 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		return err
 	}
 	// Routing's watches start later, when a Microservice first needs them.
-	r.Routes = &routeWatches{mgr: mgr, controller: c}
+	r.Routes = &routeWatches{mgr: mgr, controller: c, namespaces: opts.WatchNamespaces}
 	return nil
 }

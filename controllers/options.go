@@ -55,6 +55,9 @@ type Options struct {
 	// gets its trace identity (see resources.TelemetryWanted). Setting it rolls every
 	// service once: a platform team's deliberate choice.
 	OTLPEndpoint string
+	// WatchNamespaces are the namespaces the manager's cache watches (--watch-namespaces);
+	// empty means all. Caches kubeship starts later (HTTPRoutes) keep to them too.
+	WatchNamespaces []string
 
 	// onReconcile, set only by tests, sees every request a controller reconciles, with
 	// the context the pass runs under.

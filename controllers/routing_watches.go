@@ -61,6 +61,7 @@ func routingCacheObjects(managed labels.Selector) map[client.Object]cache.ByObje
 type routeWatches struct {
 	mgr        manager.Manager
 	controller controller.Controller // set once the controller is built
+	namespaces []string              // --watch-namespaces; empty: all
 
 	mu             sync.Mutex
 	ingressWatched bool
@@ -161,11 +162,9 @@ func (w *routeWatches) servesHTTPRoutes() (bool, error) {
 
 // startRouteCache makes the HTTPRoute cache, runs it under the manager and watches it.
 func (w *routeWatches) startRouteCache(ctx context.Context) (cache.Cache, error) {
-	managed := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedByKubeship})
-	c, err := cache.New(w.mgr.GetConfig(), cache.Options{
-		Scheme: w.mgr.GetScheme(), Mapper: w.mgr.GetRESTMapper(), HTTPClient: w.mgr.GetHTTPClient(),
-		ByObject: map[client.Object]cache.ByObject{&gatewayv1.HTTPRoute{}: {Label: managed}},
-	})
+	opts := routeCacheOptions(w.namespaces)
+	opts.Scheme, opts.Mapper, opts.HTTPClient = w.mgr.GetScheme(), w.mgr.GetRESTMapper(), w.mgr.GetHTTPClient()
+	c, err := cache.New(w.mgr.GetConfig(), opts)
 	if err != nil {
 		return nil, fmt.Errorf("making the HTTPRoute cache: %w", err)
 	}
@@ -181,6 +180,17 @@ func (w *routeWatches) startRouteCache(ctx context.Context) (cache.Cache, error)
 	}
 	log.FromContext(ctx).Info("the Gateway API is installed: watching HTTPRoutes")
 	return c, nil
+}
+
+// routeCacheOptions shape the HTTPRoute cache like the manager's: kubeship's own
+// HTTPRoutes only, in the watched namespaces only (a namespace-scoped install may list
+// HTTPRoutes nowhere else).
+func routeCacheOptions(namespaces []string) cache.Options {
+	managed := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedByKubeship})
+	return cache.Options{
+		ByObject:          map[client.Object]cache.ByObject{&gatewayv1.HTTPRoute{}: {Label: managed}},
+		DefaultNamespaces: namespaceConfigs(namespaces),
+	}
 }
 
 func (w *routeWatches) ownerHandler() handler.EventHandler {

@@ -52,6 +52,8 @@ func (m *managerProcess) start(ctx context.Context) error {
 	m.cmd = exec.Command(m.binary, args...)
 	m.cmd.Env = m.env
 	m.cmd.Stdout, m.cmd.Stderr = log, log
+	// An interrupted bench takes its manager with it.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ func (m *managerProcess) start() error {
 	// not a flag, which a manager built from an older commit may not know.
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+managerKubeconfig, "POD_NAMESPACE="+operatorNamespace)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	// A test binary killed mid-run (a timeout, ^C) takes its managers with it: one left
+	// running would go on reconciling the shared cluster under the next run.
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	if err := m.cmd.Start(); err != nil {
 		return err
 	}

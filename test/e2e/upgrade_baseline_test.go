@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -93,6 +94,7 @@ func startBaselineManager(t *testing.T, b baseline) *managerProcess {
 	m.cmd = exec.Command(m.binary, "--metrics-bind-address=0", "--health-probe-bind-address="+m.probes)
 	m.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
 	m.cmd.Stdout, m.cmd.Stderr = logFile, logFile
+	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // see managerProcess.start
 	if err := m.cmd.Start(); err != nil {
 		t.Fatalf("starting the %s manager: %v", baselineCommit, err)
 	}

@@ -44,6 +44,12 @@ func (b *bench) snapshot(ctx context.Context) (snapshot, error) {
 // byController selects the Microservice controller's series.
 var byController = map[string]string{"controller": "microservice"}
 
+// HTTP methods, as both the manager's and the API server's metrics name them.
+const (
+	methodPost  = "POST"
+	methodPatch = "PATCH"
+)
+
 // calls are the requests made between two snapshots.
 type calls struct {
 	// byMethod: the manager's own client requests by HTTP method.
@@ -79,7 +85,7 @@ func (s snapshot) since(before snapshot) calls {
 // writes is how many write requests the manager made.
 func (c calls) writes() float64 {
 	total := 0.0
-	for _, m := range []string{"POST", "PUT", "PATCH", "DELETE"} {
+	for _, m := range []string{methodPost, "PUT", methodPatch, "DELETE"} {
 		total += c.byMethod[m]
 	}
 	return total
@@ -112,8 +118,8 @@ func (s samples) kubeshipWrites() map[string]float64 {
 		// from the scheduler too, so kubeship's are counted by the manager's POSTs instead.
 		// Only kubeship patches Secrets and PersistentVolumeClaims here (the controller
 		// manager updates claims with PUT).
-		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != "POST") ||
-			(res == "secrets" && (verb == "POST" || verb == "PATCH")) || (res == "persistentvolumeclaims" && verb == "PATCH")
+		mine := verb == "APPLY" || (strings.HasPrefix(res, "microservices") && verb != methodPost) ||
+			(res == "secrets" && (verb == methodPost || verb == methodPatch)) || (res == "persistentvolumeclaims" && verb == methodPatch)
 		if mine {
 			out[verb+" "+res] += m.GetCounter().GetValue()
 		}

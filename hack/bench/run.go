@@ -88,29 +88,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	res.kubeship.timeline = ready.timeline()
 	stop()
 	logf("%s kubeship: %d Microservices Ready in %s", m.name, n, res.kubeship.total.Round(time.Millisecond))
-	// Passes that follow Ready (the last status write's own event) belong to the create.
-	after, err := b.settle(ctx)
-	if err != nil {
-		return nil, err
-	}
-	res.calls = after.since(before)
-	res.cpuSeconds = after.cpu - before.cpu
-	// Autoscalers get their first metrics a while after Ready (metrics-server's scrape,
-	// then the autoscaler's sync), and each arrival is a real status change: wait for
-	// them, so the idle and restart windows hold only writes with nothing to do.
-	if res.counts[kindAutoscaled] > 0 {
-		if err := b.waitScalingActive(ctx, ns); err != nil {
-			return nil, err
-		}
-		if _, err := b.settle(ctx); err != nil {
-			return nil, err
-		}
-	}
-
-	if res.idle, err = b.idleWindow(ctx); err != nil {
-		return nil, err
-	}
-	if res.restarted, res.catchUp, err = b.restart(ctx); err != nil {
+	if err := b.afterConverge(ctx, ns, res, before); err != nil {
 		return nil, err
 	}
 	logf("%s: idle writes %.0f, after restart %.0f (caught up in %s)", m.name, res.idle.writes(), res.restarted.writes(), res.catchUp.Round(time.Millisecond))
@@ -123,6 +101,34 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		return nil, err
 	}
 	return res, b.deleteNamespace(ctx, ns)
+}
+
+// afterConverge measures a converged fleet: the requests of the create (passes that
+// follow Ready, the last status write's own event, belong to it), then the idle and
+// restart windows.
+func (b *bench) afterConverge(ctx context.Context, ns string, res *mixResult, before snapshot) error {
+	after, err := b.settle(ctx)
+	if err != nil {
+		return err
+	}
+	res.calls = after.since(before)
+	res.cpuSeconds = after.cpu - before.cpu
+	// Autoscalers get their first metrics a while after Ready (metrics-server's scrape,
+	// then the autoscaler's sync), and each arrival is a real status change: wait for
+	// them, so the idle and restart windows hold only writes with nothing to do.
+	if res.counts[kindAutoscaled] > 0 {
+		if err := b.waitScalingActive(ctx, ns); err != nil {
+			return err
+		}
+		if _, err := b.settle(ctx); err != nil {
+			return err
+		}
+	}
+	if res.idle, err = b.idleWindow(ctx); err != nil {
+		return err
+	}
+	res.restarted, res.catchUp, err = b.restart(ctx)
+	return err
 }
 
 // checkFleet measures memory (also with unrelated objects) and image-bump latency on

@@ -7,6 +7,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	gatewayv1 "sigs.k8s.io/gateway-api/apis/v1"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
@@ -135,8 +137,21 @@ func TestRouteCacheOptionsKeepToWatchedNamespaces(t *testing.T) {
 		t.Errorf("DefaultNamespaces = %v, want shop and billing", got.DefaultNamespaces)
 	}
 	for obj, by := range got.ByObject {
-		if by.Label == nil || by.Label.String() != resources.LabelManagedBy+"="+resources.ManagedByKubeship {
-			t.Errorf("%T cached without the managed-by filter: %v", obj, by.Label)
+		switch obj.(type) {
+		case *gatewayv1.HTTPRoute:
+			if by.Label == nil || by.Label.String() != resources.LabelManagedBy+"="+resources.ManagedByKubeship {
+				t.Errorf("HTTPRoutes cached without the managed-by filter: %v", by.Label)
+			}
+		case *gatewayv1.Gateway:
+			// A service's Gateway may live outside the watched namespaces.
+			if _, all := by.Namespaces[cache.AllNamespaces]; !all || len(by.Namespaces) != 1 {
+				t.Errorf("Gateways cached in %v, want every namespace", by.Namespaces)
+			}
+		default:
+			t.Errorf("unexpected %T in the HTTPRoute cache", obj)
 		}
+	}
+	if len(got.ByObject) != 2 {
+		t.Errorf("ByObject has %d entries, want HTTPRoute and Gateway", len(got.ByObject))
 	}
 }

@@ -183,14 +183,15 @@ func (w *routeWatches) startRouteCache(ctx context.Context) (cache.Cache, error)
 }
 
 // routeCacheOptions shape the HTTPRoute cache like the manager's: kubeship's own
-// HTTPRoutes only, in the watched namespaces only (a namespace-scoped install may list
-// HTTPRoutes nowhere else).
+// HTTPRoutes only, in the watched namespaces only. The Gateways they name are read in any
+// namespace (a platform's Gateway usually lives in a namespace of its own), as before.
 func routeCacheOptions(namespaces []string) cache.Options {
 	managed := labels.SelectorFromSet(labels.Set{resources.LabelManagedBy: resources.ManagedByKubeship})
-	return cache.Options{
-		ByObject:          map[client.Object]cache.ByObject{&gatewayv1.HTTPRoute{}: {Label: managed}},
-		DefaultNamespaces: namespaceConfigs(namespaces),
+	byObject := map[client.Object]cache.ByObject{&gatewayv1.HTTPRoute{}: {Label: managed}}
+	if len(namespaces) > 0 {
+		byObject[&gatewayv1.Gateway{}] = cache.ByObject{Namespaces: map[string]cache.Config{cache.AllNamespaces: {}}}
 	}
+	return cache.Options{ByObject: byObject, DefaultNamespaces: namespaceConfigs(namespaces)}
 }
 
 func (w *routeWatches) ownerHandler() handler.EventHandler {

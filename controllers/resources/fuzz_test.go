@@ -28,7 +28,7 @@ func FuzzBuilders(f *testing.F) {
 	f.Add("api", "team-a", "registry.example/x@sha256:00", []byte("http\x1f\x90"), "A,B_C", int32(3), int32(0), int32(0), uint16(1|1<<8))
 	f.Add("web", "pg", "img", []byte("abcdefghijklmnop"), "DATABASE_URL,X", int32(0), int32(2), int32(7), uint16(2|4|8|1<<4|2<<5|1<<8|1<<9))
 	f.Add(strings.Repeat("n", 50), strings.Repeat("s", 63), "i", []byte("zzzzzzzz"), "", int32(-5), int32(-1), int32(1), uint16(3|4|4<<5|1<<4))
-	f.Add("1a.b-c", "x", "i", []byte{0, 0, 0, 79, 1, 1, 0, 79}, "1x,a=b,é", int32(1), int32(1), int32(1), uint16(1))
+	f.Add("1a-b-c", "x", "i", []byte{0, 0, 0, 79, 1, 1, 0, 79}, "1x,a=b,é", int32(1), int32(1), int32(1), uint16(1))
 	f.Add(strings.Repeat("m", 50), "shop", "img:2", []byte{}, "A", int32(2), int32(0), int32(0), uint16(1|1<<5|1<<10))
 	f.Fuzz(func(t *testing.T, name, namespace, image string, ports []byte, envNames string, replicas, minReplicas, spread int32, flags uint16) {
 		ms := fuzzMicroservice(t, fuzzInput{name, namespace, image, envNames, ports, replicas, minReplicas, spread, flags})
@@ -75,7 +75,7 @@ func checkMigrationJob(t *testing.T, ms *v1alpha1.Microservice) {
 
 // gaps lists the API-server rules a CRD-admitted spec still breaks.
 type gaps struct {
-	serviceName bool // metadata.name is a DNS subdomain, Services need a DNS-1035 label
+	serviceName bool // metadata.name is a DNS-1123 label (may start with a digit), Services need a DNS-1035 label
 	portName    bool // a port name matches the CRD's pattern but is no IANA service name
 	portNumber  bool // two ports share number and protocol: a Service refuses that
 	envName     bool // env names are free strings in the CRD

@@ -33,10 +33,13 @@ type config struct {
 	workers    int
 	mixes      []string
 	bumps      int
-	memoryN    int
-	unrelated  int
-	idle       time.Duration
-	flags      []string
+	// bumpsBackToBack: the next bump follows the last one's template change at once,
+	// while its rollout still runs.
+	bumpsBackToBack bool
+	memoryN         int
+	unrelated       int
+	idle            time.Duration
+	flags           []string
 }
 
 func main() {
@@ -46,6 +49,7 @@ func main() {
 	flag.IntVar(&cfg.workers, "workers", 16, "Client workers creating objects, for the floor and for kubeship alike.")
 	flag.StringVar(&mixes, "mixes", "static,realistic", "Mixes to run, comma-separated: static, realistic.")
 	flag.IntVar(&cfg.bumps, "bumps", 200, "Image bumps timed, one after the other, on the converged static fleet.")
+	flag.BoolVar(&cfg.bumpsBackToBack, "bumps-back-to-back", false, "Time each image bump as soon as the last one reached its Deployment, instead of after its rollout finished.")
 	flag.IntVar(&cfg.memoryN, "memory-n", 5000, "Microservices (1 replica each) for the large memory point; 0 skips it.")
 	flag.IntVar(&cfg.unrelated, "unrelated", 10000, "Unrelated Secrets and as many ConfigMaps created to check they cost the manager no memory; 0 skips.")
 	flag.DurationVar(&cfg.idle, "idle", 30*time.Second, "How long writes are counted while idle (and after a restart).")

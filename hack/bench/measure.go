@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/informers"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -330,7 +331,9 @@ func (b *bench) unrelatedObjects(ctx context.Context, microservices int) error {
 
 // imageBumps changes the image of cfg.bumps Microservices one after the other and
 // measures, with a watch on Deployments, the time from each patch to the Deployment
-// holding the new template.
+// holding the new template. Unless cfg.bumpsBackToBack, each bump waits until the cluster
+// is idle again (see untilIdle): the previous bump's rollout finished and the manager's
+// queue empty, so that a bump does not share the API server with the last one's rollout.
 func (b *bench) imageBumps(ctx context.Context, ns string, n int) ([]time.Duration, error) {
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
@@ -376,8 +379,36 @@ func (b *bench) imageBumps(ctx context.Context, ns string, n int) ([]time.Durati
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		if !b.cfg.bumpsBackToBack {
+			if err := b.untilIdle(ctx, ms); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return out, nil
+}
+
+// untilIdle waits until ms is Ready at its generation (its rollout finished) and the
+// manager's Microservice queue is empty. It polls: what it waits for is not measured.
+func (b *bench) untilIdle(ctx context.Context, ms *v1alpha1.Microservice) error {
+	err := wait.PollUntilContextTimeout(ctx, 50*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		cur := &v1alpha1.Microservice{}
+		if err := b.c.Get(ctx, client.ObjectKeyFromObject(ms), cur); err != nil {
+			return false, err
+		}
+		if !microserviceReady(cur) || cur.Generation < ms.Generation {
+			return false, nil
+		}
+		m, err := b.mgr.scrape()
+		if err != nil {
+			return false, err
+		}
+		return m.sum("workqueue_depth", byController) == 0, nil
+	})
+	if err != nil {
+		return fmt.Errorf("waiting for %s to finish its rollout: %w", ms.Name, err)
+	}
+	return nil
 }
 
 // measureLargeFleet creates count one-replica Microservices, waits until all are Ready

@@ -141,7 +141,11 @@ func (r *report) markdown() string {
 			continue
 		}
 		p("")
-		p("Image bump to the Deployment's new template (%d bumps one after the other on the converged %s fleet, seen by a watch):", len(m.bumps), m.name)
+		pace := "each after the previous one's rollout finished and the manager's queue emptied"
+		if r.cfg.bumpsBackToBack {
+			pace = "each as soon as the previous one reached its Deployment, its rollout still running"
+		}
+		p("Image bump to the Deployment's new template (%d bumps on the converged %s fleet, %s; seen by a watch):", len(m.bumps), m.name, pace)
 		p("p50 **%.1f ms**, p90 %.1f ms, p99 **%.1f ms**, max %.1f ms.", ms(percentile(m.bumps, 50)), ms(percentile(m.bumps, 90)),
 			ms(percentile(m.bumps, 99)), ms(percentile(m.bumps, 100)))
 	}

@@ -223,7 +223,7 @@ func TestDedicatedStorageGrowthReportsClaimsThatCannotGrow(t *testing.T) {
 		},
 	}
 	g.Expect(k8s.Create(ctx, pvc)).To(Succeed())
-	markStatefulSetReady(g, ctx, dbKey(key))
+	g.Eventually(func(g Gomega) { markStatefulSetReady(g, ctx, dbKey(key)) }, timeout, interval).Should(Succeed())
 	markDeploymentRolledOut(t, ctx, key)
 
 	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) { ms.Spec.Database.Storage = ptr.To(resource.MustParse("5Gi")) })

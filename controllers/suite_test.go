@@ -24,6 +24,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log/zap"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	. "github.com/onsi/gomega"
 	"go.uber.org/zap/zapcore"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
@@ -133,20 +134,20 @@ func newNamespace(t *testing.T) string {
 // generation is updated, ready and available.
 func markDeploymentRolledOut(t *testing.T, ctx context.Context, key client.ObjectKey) {
 	t.Helper()
-	d := &appsv1.Deployment{}
-	if err := k8s.Get(ctx, key, d); err != nil {
-		t.Fatalf("reading Deployment: %v", err)
-	}
-	n := ptr.Deref(d.Spec.Replicas, 1)
-	d.Status = appsv1.DeploymentStatus{
-		ObservedGeneration: d.Generation,
-		Replicas:           n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
-		Conditions: []appsv1.DeploymentCondition{
-			{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
-			{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
-		},
-	}
-	if err := k8s.Status().Update(ctx, d); err != nil {
-		t.Fatalf("writing Deployment status: %v", err)
-	}
+	// The Deployment may not exist yet (a pass writes the database first), and the
+	// manager may write it between our read and our status write: retry both.
+	NewWithT(t).Eventually(func(g Gomega) {
+		d := &appsv1.Deployment{}
+		g.Expect(k8s.Get(ctx, key, d)).To(Succeed(), "reading Deployment")
+		n := ptr.Deref(d.Spec.Replicas, 1)
+		d.Status = appsv1.DeploymentStatus{
+			ObservedGeneration: d.Generation,
+			Replicas:           n, UpdatedReplicas: n, ReadyReplicas: n, AvailableReplicas: n,
+			Conditions: []appsv1.DeploymentCondition{
+				{Type: appsv1.DeploymentAvailable, Status: corev1.ConditionTrue, Reason: "MinimumReplicasAvailable"},
+				{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue, Reason: "NewReplicaSetAvailable"},
+			},
+		}
+		g.Expect(k8s.Status().Update(ctx, d)).To(Succeed(), "writing Deployment status")
+	}, timeout, interval).Should(Succeed())
 }

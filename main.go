@@ -53,6 +53,8 @@ func main() {
 		"Deadline of each reconcile pass; 0 means the larger of 1m and four times --database-timeout.")
 	flag.StringVar(&ctl.OTLPEndpoint, "otel-exporter-otlp-endpoint", "",
 		"OTLP endpoint given to every Microservice's pods as OTEL_EXPORTER_OTLP_ENDPOINT, with their trace identity; setting or changing it rolls every service once. Empty: only services using spec.connections or spec.network get their trace identity.")
+	flag.DurationVar(&ctl.StatusCoalesce, "status-coalesce", controllers.DefaultProgressCoalesce,
+		"How long a status write that only refines a progress report (Ready=False, still rolling out or waiting for the database) may wait behind the previous one; Ready, failures and new generations are written at once. 0 writes every change at once.")
 	flag.StringVar(&watchNS, "watch-namespaces", "",
 		"Namespaces whose Microservices (and their children) the manager watches, comma-separated; empty watches all. DatabaseServers are cluster-wide either way.")
 	opts := zap.Options{}

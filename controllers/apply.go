@@ -15,7 +15,7 @@ import (
 
 // FieldOwner is the Server-Side Apply field manager of everything kubeship writes. The
 // controllers' client carries it (client.WithFieldOwner in SetupWithManager), so no
-// write names it; only the replicas handover names a manager of its own.
+// write names it.
 const FieldOwner = "kubeship"
 
 // extractFunc returns the fields a field manager owns in a live object, as an apply

@@ -81,7 +81,10 @@ func TestSwitchingToAutoscalingKeepsReplicasAndBack(t *testing.T) {
 		g.Expect(replicasOwners(getDeployment(g, ctx, key))).To(Equal([]string{FieldOwner}))
 	}, timeout, interval).Should(Succeed())
 
-	// Static -> autoscaled: the running count survives and kubeship lets go of it.
+	// Static -> autoscaled: the running count survives. kubeship keeps owning it (and
+	// applying the running value) until the autoscaler first changes it, because Server-Side
+	// Apply would reset a field its only owner stops applying; it costs no write.
+	before := getDeployment(g, ctx, key).ResourceVersion
 	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) {
 		ms.Spec.Replicas = nil
 		ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 8}
@@ -89,10 +92,12 @@ func TestSwitchingToAutoscalingKeepsReplicasAndBack(t *testing.T) {
 	g.Eventually(func(g Gomega) {
 		h := &autoscalingv2.HorizontalPodAutoscaler{}
 		g.Expect(k8s.Get(ctx, key, h)).To(Succeed())
-		d := getDeployment(g, ctx, key)
-		g.Expect(replicasOwners(d)).NotTo(ContainElement(FieldOwner))
-		g.Expect(d.Spec.Replicas).To(Equal(ptr.To[int32](3)))
 	}, timeout, interval).Should(Succeed())
+	passAfterTouch(g, ctx, key)
+	d := getDeployment(g, ctx, key)
+	g.Expect(d.Spec.Replicas).To(Equal(ptr.To[int32](3)))
+	g.Expect(replicasOwners(d)).To(Equal([]string{FieldOwner}))
+	g.Expect(d.ResourceVersion).To(Equal(before), "the switch to autoscaling wrote the Deployment")
 
 	// The autoscaler scales; re-applying the unchanged manifest and later passes keep its choice.
 	// Each Consistently follows proof that a pass ran after the scale, so it watches

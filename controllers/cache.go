@@ -55,7 +55,7 @@ func namespaceConfigs(namespaces []string) map[string]cache.Config {
 }
 
 // keepOwnFieldManagers drops from a cached child the managed-fields entries of every
-// field manager but kubeship's own (FieldOwner, HandoverFieldOwner): the converged pass
+// field manager but kubeship's own (FieldOwner): the converged pass
 // compares only the fields kubeship owns (ExtractX with FieldOwner), and the status
 // writers' entries (the controller manager's, the autoscaler's) are most of an object's
 // managed fields. Whatever needs the other entries (takeFieldOwnership, on adoption)
@@ -68,7 +68,7 @@ func keepOwnFieldManagers(obj any) (any, error) {
 	entries := o.GetManagedFields()
 	kept := entries[:0]
 	for _, e := range entries {
-		if e.Manager == FieldOwner || e.Manager == HandoverFieldOwner {
+		if e.Manager == FieldOwner {
 			kept = append(kept, e)
 		}
 	}

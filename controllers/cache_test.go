@@ -83,7 +83,7 @@ func TestKeepOwnFieldManagers(t *testing.T) {
 	d := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", ManagedFields: []metav1.ManagedFieldsEntry{
 		entry(FieldOwner, metav1.ManagedFieldsOperationApply, ""),
 		entry("kube-controller-manager", metav1.ManagedFieldsOperationUpdate, "status"),
-		entry(HandoverFieldOwner, metav1.ManagedFieldsOperationApply, ""),
+		entry("kubeship-replicas-handover", metav1.ManagedFieldsOperationApply, ""),
 		entry("kubectl-edit", metav1.ManagedFieldsOperationUpdate, ""),
 	}}}
 	got, err := keepOwnFieldManagers(d)
@@ -92,7 +92,6 @@ func TestKeepOwnFieldManagers(t *testing.T) {
 	}
 	want := []metav1.ManagedFieldsEntry{
 		entry(FieldOwner, metav1.ManagedFieldsOperationApply, ""),
-		entry(HandoverFieldOwner, metav1.ManagedFieldsOperationApply, ""),
 	}
 	if diff := cmp.Diff(want, got.(*appsv1.Deployment).ManagedFields); diff != "" {
 		t.Errorf("managed fields kept (-want +got):\n%s", diff)

@@ -21,10 +21,6 @@ import (
 	"github.com/kubeship/kubeship/controllers/resources"
 )
 
-// HandoverFieldOwner briefly owns a Deployment's spec.replicas while kubeship hands
-// the count to the HorizontalPodAutoscaler; the autoscaler takes it over from there.
-const HandoverFieldOwner = "kubeship-replicas-handover"
-
 // applyWorkload applies the Deployment and the children around it, going on past
 // objects kubeship may not write (see noteRefusal). When the Deployment is someone
 // else's, no autoscaler or disruption budget is made: they would act on that
@@ -57,17 +53,10 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 	if found {
 		obs.deployment = live
 	}
-	if found && ms.Spec.Scaling != nil {
-		if err := r.handOverReplicas(ctx, live); err != nil {
-			return fmt.Errorf("handing Deployment replicas to the autoscaler: %w", err)
-		}
-	}
 	desired := resources.Deployment(ms)
 	resources.WithEnv(desired, ms, env)
-	if !found && ms.Spec.Scaling != nil {
-		// Start at the autoscaler's minimum rather than the API default of 1; the next
-		// pass hands the count over like any switch to autoscaling.
-		desired.Spec.WithReplicas(resources.MinReplicas(ms))
+	if n, ok := autoscaledReplicas(ms, live, found); ok {
+		desired.Spec.WithReplicas(n)
 	}
 	withDatabaseEndpoint(desired, ms, obs, live, found)
 	if !obs.migration.gateOpen() {
@@ -82,18 +71,26 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 	return nil
 }
 
-// handOverReplicas makes the running replica count survive the switch to autoscaling.
-// Server-Side Apply resets a field to its default when its only owner stops applying
-// it, so while kubeship still owns spec.replicas another field manager first claims
-// the current count; kubeship's next apply, without replicas, then leaves it alone.
-func (r *MicroserviceReconciler) handOverReplicas(ctx context.Context, live *appsv1.Deployment) error {
+// autoscaledReplicas is the replica count kubeship applies to an autoscaled Deployment,
+// if any. A new one starts at the autoscaler's minimum rather than the API default of 1.
+// After that the count is the autoscaler's, but Server-Side Apply resets a field to its
+// default when its only owner stops applying it: so while kubeship still owns
+// spec.replicas (it created the Deployment, or the service ran with a fixed count before
+// autoscaling) it keeps applying the running count, which changes nothing. The
+// autoscaler's first change through /scale is an update, which takes the field from
+// kubeship; from then on kubeship leaves it out. No write is spent on the handover.
+func autoscaledReplicas(ms *v1alpha1.Microservice, live *appsv1.Deployment, found bool) (int32, bool) {
+	if ms.Spec.Scaling == nil {
+		return 0, false
+	}
+	if !found {
+		return resources.MinReplicas(ms), true
+	}
 	owned, err := appsv1ac.ExtractDeployment(live, FieldOwner)
 	if err != nil || owned.Spec == nil || owned.Spec.Replicas == nil || live.Spec.Replicas == nil {
-		return err
+		return 0, false
 	}
-	claim := appsv1ac.Deployment(live.Name, live.Namespace).
-		WithSpec(appsv1ac.DeploymentSpec().WithReplicas(*live.Spec.Replicas))
-	return r.Apply(ctx, claim, client.FieldOwner(HandoverFieldOwner), client.ForceOwnership)
+	return *live.Spec.Replicas, true
 }
 
 func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {

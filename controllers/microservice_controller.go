@@ -42,6 +42,8 @@ type MicroserviceReconciler struct {
 	Routes *routeWatches
 	// OTLPEndpoint, when set, is given to every pod as OTEL_EXPORTER_OTLP_ENDPOINT.
 	OTLPEndpoint string
+	// progress holds back status writes that only refine a progress report; nil holds none.
+	progress *progressCoalescer
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -68,6 +70,9 @@ type MicroserviceReconciler struct {
 func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
 	ms := &v1alpha1.Microservice{}
 	if err := r.Get(ctx, req.NamespacedName, ms); err != nil {
+		if apierrors.IsNotFound(err) {
+			r.progress.forget(req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !ms.DeletionTimestamp.IsZero() {
@@ -88,7 +93,13 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	// A child the API server refused as built from this spec is not retried: only the
 	// user can fix it, and their fix is a change that brings a new pass. Status says why.
 	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr), routeErr)
-	if err := r.writeStatus(ctx, ms, computeStatus(ms, obs)); err != nil {
+	st := computeStatus(ms, obs)
+	if stepErr == nil && !equality.Semantic.DeepEqual(ms.Status, st) {
+		if wait := r.progress.holdFor(req.NamespacedName, ms.Generation, ms.Status.Conditions, st.Conditions, time.Now()); wait > 0 {
+			return ctrl.Result{RequeueAfter: wait}, nil
+		}
+	}
+	if err := r.writeStatus(ctx, ms, st); err != nil {
 		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it. The change may
 			// be our own last status write, whose event objectChanged filters out, so
@@ -140,7 +151,9 @@ func (r *MicroserviceReconciler) writeStatus(ctx context.Context, ms *v1alpha1.M
 	if err := r.Status().Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
-	observeProvisioning(ms, base.Status.Conditions, st.Conditions, time.Now())
+	now := time.Now()
+	r.progress.wrote(client.ObjectKeyFromObject(ms), ms.Generation, st.Conditions, now)
+	observeProvisioning(ms, base.Status.Conditions, st.Conditions, now)
 	if r.Recorder != nil {
 		for _, e := range transitionEvents(base.Status.Conditions, st.Conditions) {
 			r.Recorder.Eventf(ms, nil, e.eventType, e.reason, "Reconcile", "%s", e.note)

@@ -313,7 +313,11 @@ func TestDeletedMicroserviceLeavesOwnerReferencesForGarbageCollector(t *testing.
 	}, "1s", interval).Should(Succeed())
 }
 
-func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {
+// An autoscaled Deployment starts at minReplicas, with kubeship owning the count (so a
+// later apply cannot reset it to the API default), costs no further write to hand the
+// count over, and once the autoscaler has changed it, kubeship owns it no more and never
+// moves it back, also when the autoscaler returns to the first value.
+func TestAutoscaledDeploymentYieldsReplicasToTheAutoscaler(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
 	ms := newMicroservice(newNamespace(t), "api")
@@ -321,14 +325,21 @@ func TestAutoscaledDeploymentLeavesReplicasUnowned(t *testing.T) {
 	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 	key := client.ObjectKeyFromObject(ms)
 	g.Eventually(func(g Gomega) {
-		d := getDeployment(g, ctx, key)
-		g.Expect(d.Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
-		for _, mf := range d.ManagedFields {
-			if mf.Manager == FieldOwner {
-				g.Expect(mf.FieldsV1.GetRawString()).NotTo(ContainSubstring(`"f:replicas"`))
-			}
-		}
+		g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
 	}, timeout, interval).Should(Succeed())
+	created := getDeployment(g, ctx, key)
+	passAfterTouch(g, ctx, key)
+	d := getDeployment(g, ctx, key)
+	g.Expect(d.ResourceVersion).To(Equal(created.ResourceVersion), "a pass after the creation wrote the Deployment")
+	g.Expect(replicasOwners(d)).To(Equal([]string{FieldOwner}))
+
+	for _, n := range []int32{4, 2} {
+		scaleDeploymentAsAutoscaler(g, ctx, key, n)
+		passAfterTouch(g, ctx, key)
+		d = getDeployment(g, ctx, key)
+		g.Expect(d.Spec.Replicas).To(Equal(ptr.To(n)))
+		g.Expect(replicasOwners(d)).To(Equal([]string{"kube-controller-manager"}))
+	}
 }
 
 func TestSpecTheAPIServerRefusesIsInvalidSpec(t *testing.T) {

@@ -58,6 +58,10 @@ type Options struct {
 	// WatchNamespaces are the namespaces the manager's cache watches (--watch-namespaces);
 	// empty means all. Caches kubeship starts later (HTTPRoutes) keep to them too.
 	WatchNamespaces []string
+	// StatusCoalesce is how long a status write that only refines a progress report may
+	// wait behind the previous one (see progressCoalescer); zero writes every change at
+	// once. The manager's flag defaults to DefaultProgressCoalesce.
+	StatusCoalesce time.Duration
 
 	// onReconcile, set only by tests, sees every request a controller reconciles, with
 	// the context the pass runs under.

@@ -45,7 +45,7 @@ var (
 	restConfig *rest.Config
 	// testOptions configure the test manager's controllers; passes counts their passes.
 	// ReconcileTimeout differs from the default so a test can tell it reached the passes.
-	testOptions = Options{OperatorNamespace: "kubeship-test-operator", ReconcileTimeout: 45 * time.Second, onReconcile: passes.add, ignore: drivenByTest}
+	testOptions = Options{OperatorNamespace: "kubeship-test-operator", ReconcileTimeout: 45 * time.Second, StatusCoalesce: DefaultProgressCoalesce, onReconcile: passes.add, ignore: drivenByTest}
 )
 
 func TestMain(m *testing.M) {

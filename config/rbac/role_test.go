@@ -55,7 +55,7 @@ var managerGrants = map[grant]string{
 	{"apps", "deployments", "list"}:   "informer: Owns(&appsv1.Deployment{})",
 	{"apps", "deployments", "watch"}:  "informer, as list",
 	{"apps", "deployments", "create"}: "Server-Side Apply of a new Deployment",
-	{"apps", "deployments", "patch"}:  "Server-Side Apply, handOverReplicas, takeFieldOwnership",
+	{"apps", "deployments", "patch"}:  "Server-Side Apply, takeFieldOwnership",
 
 	{"apps", "statefulsets", "get"}:    "getChild (dedicated database)",
 	{"apps", "statefulsets", "list"}:   "informer: Owns(&appsv1.StatefulSet{})",

@@ -1,0 +1,94 @@
+package controllers
+
+import (
+	"sync"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+)
+
+// DefaultProgressCoalesce is how long a status that only says "still on its way" may
+// wait behind the previous one (--status-coalesce).
+const DefaultProgressCoalesce = 2 * time.Second
+
+// progressReasons are the Ready=False reasons of a service that is on its way and needs
+// nothing from anyone: the rollout or the database is still coming up.
+var progressReasons = map[string]bool{
+	v1alpha1.ReasonRolloutInProgress:       true,
+	v1alpha1.ReasonObservedGenerationStale: true,
+	v1alpha1.ReasonDatabaseNotReady:        true,
+}
+
+// progressCoalescer holds back status writes that only refine a progress report. A
+// service with a database typically has its Deployment become available a moment
+// before or after its database: written as it happens, that is a third status write
+// (progressing, progressing with the Deployment available, Ready) where kstatus needs
+// two. A write is held back only while both the stored and the new status say Ready=False
+// for a progress reason at the same generation, and only for the window after the last
+// write: Ready=True, a failure, a new generation and anything that needs a person are
+// written at once, and a held-back status is written when its window ends. The times
+// live in memory; after a restart the first write simply goes out.
+type progressCoalescer struct {
+	window time.Duration
+	mu     sync.Mutex
+	// written holds when a progress status was last written, per Microservice still
+	// progressing; an entry is dropped once its service writes anything else.
+	written map[types.NamespacedName]time.Time
+}
+
+func newProgressCoalescer(window time.Duration) *progressCoalescer {
+	return &progressCoalescer{window: window, written: map[types.NamespacedName]time.Time{}}
+}
+
+// holdFor returns how long the write of next (replacing stored) should wait, or 0 to
+// write it now.
+func (c *progressCoalescer) holdFor(key types.NamespacedName, generation int64, stored, next []metav1.Condition, now time.Time) time.Duration {
+	if c == nil || c.window <= 0 || !progressing(stored, generation) || !progressing(next, generation) {
+		return 0
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	last, ok := c.written[key]
+	if !ok {
+		return 0
+	}
+	if wait := c.window - now.Sub(last); wait > 0 {
+		return wait
+	}
+	return 0
+}
+
+// wrote records a status write for key at now.
+func (c *progressCoalescer) wrote(key types.NamespacedName, generation int64, conditions []metav1.Condition, now time.Time) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if progressing(conditions, generation) {
+		c.written[key] = now
+	} else {
+		delete(c.written, key)
+	}
+}
+
+// forget drops key (its Microservice is gone).
+func (c *progressCoalescer) forget(key types.NamespacedName) {
+	if c == nil {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.written, key)
+}
+
+// progressing tells whether conditions say Ready=False for a progress reason, observed
+// at generation.
+func progressing(conditions []metav1.Condition, generation int64) bool {
+	ready := meta.FindStatusCondition(conditions, v1alpha1.ConditionReady)
+	return ready != nil && ready.Status == metav1.ConditionFalse && ready.ObservedGeneration == generation && progressReasons[ready.Reason]
+}

@@ -1,0 +1,78 @@
+package controllers
+
+import (
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubeship/kubeship/api/v1alpha1"
+)
+
+func TestProgressCoalescerHoldsOnlyProgressRefinements(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "orders"}
+	ready := func(status metav1.ConditionStatus, reason string, gen int64) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: gen}}
+	}
+	waitingForDB := ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseNotReady, 3)
+	rollingOut := ready(metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress, 3)
+	t0 := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name         string
+		window       time.Duration
+		written      []metav1.Condition // the status last written, at t0; nil: none since start
+		stored, next []metav1.Condition
+		generation   int64
+		at           time.Duration // after t0
+		want         time.Duration
+	}{
+		{"progress refined within the window", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 500 * time.Millisecond, 1500 * time.Millisecond},
+		{"same reason, new detail", 2 * time.Second, rollingOut, rollingOut, rollingOut, 3, time.Second, time.Second},
+		{"the window has passed", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 2 * time.Second, 0},
+		{"Ready is never held", 2 * time.Second, waitingForDB, waitingForDB, ready(metav1.ConditionTrue, v1alpha1.ReasonReady, 3), 3, 0, 0},
+		{"a failure is never held", 2 * time.Second, waitingForDB, waitingForDB, ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseFailed, 3), 3, 0, 0},
+		{"a reason that needs a person is never held", 2 * time.Second, rollingOut, rollingOut, ready(metav1.ConditionFalse, v1alpha1.ReasonResourceNotOwned, 3), 3, 0, 0},
+		{"a new generation is written at once", 2 * time.Second, rollingOut, rollingOut, ready(metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress, 4), 4, 0, 0},
+		{"the stored status is not progress", 2 * time.Second, rollingOut, ready(metav1.ConditionTrue, v1alpha1.ReasonReady, 3), rollingOut, 3, 0, 0},
+		{"no write remembered (a restart)", 2 * time.Second, nil, waitingForDB, rollingOut, 3, 0, 0},
+		{"the last write was Ready", 2 * time.Second, ready(metav1.ConditionTrue, v1alpha1.ReasonReady, 3), waitingForDB, rollingOut, 3, 0, 0},
+		{"coalescing off", 0, waitingForDB, waitingForDB, rollingOut, 3, 0, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newProgressCoalescer(tc.window)
+			if tc.written != nil {
+				c.wrote(key, 3, tc.written, t0)
+			}
+			if got := c.holdFor(key, tc.generation, tc.stored, tc.next, t0.Add(tc.at)); got != tc.want {
+				t.Errorf("holdFor = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestProgressCoalescerForgetsWhatIsDone(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "orders"}
+	c := newProgressCoalescer(time.Second)
+	now := time.Now()
+	c.wrote(key, 1, []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutInProgress, ObservedGeneration: 1}}, now)
+	if len(c.written) != 1 {
+		t.Fatalf("a progress write is not remembered: %v", c.written)
+	}
+	c.wrote(key, 1, []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonReady, ObservedGeneration: 1}}, now)
+	if len(c.written) != 0 {
+		t.Errorf("a Ready service is still remembered: %v", c.written)
+	}
+	c.wrote(key, 1, []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutInProgress, ObservedGeneration: 1}}, now)
+	c.forget(key)
+	if len(c.written) != 0 {
+		t.Errorf("a deleted service is still remembered: %v", c.written)
+	}
+	var none *progressCoalescer
+	none.wrote(key, 1, nil, now)
+	none.forget(key)
+	if got := none.holdFor(key, 1, nil, nil, now); got != 0 {
+		t.Errorf("a nil coalescer holds for %v", got)
+	}
+}

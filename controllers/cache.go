@@ -35,9 +35,9 @@ func CacheOptions(namespaces ...string) cache.Options {
 		&corev1.Secret{}, &appsv1.StatefulSet{}, &networkingv1.NetworkPolicy{}, &corev1.PersistentVolumeClaim{},
 		&batchv1.Job{},
 	} {
-		byObject[obj] = cache.ByObject{Label: managed, Transform: keepOwnFieldManagers}
+		byObject[obj] = cache.ByObject{Label: managed, Transform: cachedChild}
 	}
-	byObject[&v1alpha1.Microservice{}] = cache.ByObject{Transform: dropFieldManagers}
+	byObject[&v1alpha1.Microservice{}] = cache.ByObject{Transform: cachedMicroservice}
 	maps.Copy(byObject, routingCacheObjects(managed))
 	return cache.Options{ByObject: byObject, DefaultNamespaces: namespaceConfigs(namespaces)}
 }
@@ -54,16 +54,28 @@ func namespaceConfigs(namespaces []string) map[string]cache.Config {
 	return out
 }
 
+// cachedChild is the form a child takes in the cache: kubeship's own managed fields
+// only, strings shared.
+func cachedChild(obj any) (any, error) {
+	return internStrings(keepOwnFieldManagers(obj))
+}
+
+// cachedMicroservice is the form a Microservice takes in the cache: no managed fields,
+// no last-applied copy, strings shared.
+func cachedMicroservice(obj any) (any, error) {
+	return internStrings(dropFieldManagers(obj))
+}
+
 // keepOwnFieldManagers drops from a cached child the managed-fields entries of every
 // field manager but kubeship's own (FieldOwner): the converged pass
 // compares only the fields kubeship owns (ExtractX with FieldOwner), and the status
 // writers' entries (the controller manager's, the autoscaler's) are most of an object's
 // managed fields. Whatever needs the other entries (takeFieldOwnership, on adoption)
 // reads the object from the API server.
-func keepOwnFieldManagers(obj any) (any, error) {
+func keepOwnFieldManagers(obj any) any {
 	o, ok := obj.(metav1.Object)
 	if !ok {
-		return obj, nil
+		return obj
 	}
 	entries := o.GetManagedFields()
 	kept := entries[:0]
@@ -73,16 +85,16 @@ func keepOwnFieldManagers(obj any) (any, error) {
 		}
 	}
 	o.SetManagedFields(kept)
-	return obj, nil
+	return obj
 }
 
 // dropFieldManagers drops a cached Microservice's managed fields and the copy of the
 // whole object that client-side `kubectl apply` keeps in an annotation: kubeship reads
 // neither, and together they can be larger than the rest of the object.
-func dropFieldManagers(obj any) (any, error) {
+func dropFieldManagers(obj any) any {
 	o, ok := obj.(metav1.Object)
 	if !ok {
-		return obj, nil
+		return obj
 	}
 	o.SetManagedFields(nil)
 	if a := o.GetAnnotations(); a != nil {
@@ -91,7 +103,7 @@ func dropFieldManagers(obj any) (any, error) {
 			o.SetAnnotations(a)
 		}
 	}
-	return obj, nil
+	return obj
 }
 
 // ParseNamespaces reads the --watch-namespaces flag: namespace names separated by

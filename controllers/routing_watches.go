@@ -46,7 +46,7 @@ func crdMetadata() *metav1.PartialObjectMetadata {
 // Microservice with routes needs it (see routeWatches).
 func routingCacheObjects(managed labels.Selector) map[client.Object]cache.ByObject {
 	return map[client.Object]cache.ByObject{
-		&networkingv1.Ingress{}: {Label: managed, Transform: keepOwnFieldManagers},
+		&networkingv1.Ingress{}: {Label: managed, Transform: cachedChild},
 		crdMetadata():           {Field: fields.OneTermEqualSelector("metadata.name", httpRouteCRD)},
 	}
 }

@@ -72,7 +72,17 @@ func (c *progressCoalescer) wrote(key types.NamespacedName, generation int64, co
 	if progressing(conditions, generation) {
 		c.written[key] = now
 	} else {
-		delete(c.written, key)
+		c.drop(key)
+	}
+}
+
+// drop deletes key; once nothing is progressing it swaps in an empty map, since a Go map
+// keeps the room of its largest size (a fleet converging at once) after its deletes.
+// The caller holds mu.
+func (c *progressCoalescer) drop(key types.NamespacedName) {
+	delete(c.written, key)
+	if len(c.written) == 0 {
+		c.written = map[types.NamespacedName]time.Time{}
 	}
 }
 
@@ -83,7 +93,7 @@ func (c *progressCoalescer) forget(key types.NamespacedName) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	delete(c.written, key)
+	c.drop(key)
 }
 
 // progressing tells whether conditions say Ready=False for a progress reason, observed

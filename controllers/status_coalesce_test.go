@@ -1,6 +1,8 @@
 package controllers
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -68,6 +70,17 @@ func TestProgressCoalescerForgetsWhatIsDone(t *testing.T) {
 	c.forget(key)
 	if len(c.written) != 0 {
 		t.Errorf("a deleted service is still remembered: %v", c.written)
+	}
+	progress := []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutInProgress, ObservedGeneration: 1}}
+	for i := range 1000 {
+		c.wrote(types.NamespacedName{Namespace: "fleet", Name: fmt.Sprint(i)}, 1, progress, now)
+	}
+	grown := reflect.ValueOf(c.written).Pointer()
+	for i := range 1000 {
+		c.forget(types.NamespacedName{Namespace: "fleet", Name: fmt.Sprint(i)})
+	}
+	if reflect.ValueOf(c.written).Pointer() == grown {
+		t.Errorf("the map grown by a fleet converging at once is kept once nothing is progressing")
 	}
 	var none *progressCoalescer
 	none.wrote(key, 1, nil, now)

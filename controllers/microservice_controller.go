@@ -44,6 +44,9 @@ type MicroserviceReconciler struct {
 	OTLPEndpoint string
 	// progress holds back status writes that only refine a progress report; nil holds none.
 	progress *progressCoalescer
+	// conflicts spaces the retries of status writes that met a conflict; nil retries
+	// each after conflictRetryFirst.
+	conflicts *statusConflicts
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -72,6 +75,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	if err := r.Get(ctx, req.NamespacedName, ms); err != nil {
 		if apierrors.IsNotFound(err) {
 			r.progress.forget(req.NamespacedName)
+			r.conflicts.clear(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
@@ -103,11 +107,13 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if apierrors.IsConflict(err) && stepErr == nil {
 			// Someone changed the Microservice since the cache saw it. The change may
 			// be our own last status write, whose event objectChanged filters out, so
-			// ask for a fresh pass rather than waiting for one.
-			return ctrl.Result{RequeueAfter: time.Millisecond}, nil
+			// ask for a fresh pass rather than waiting for one; conflicts that keep
+			// coming back are retried ever more slowly.
+			return ctrl.Result{RequeueAfter: r.conflicts.retryAfter(req.NamespacedName)}, nil
 		}
 		return ctrl.Result{}, errors.Join(stepErr, err)
 	}
+	r.conflicts.clear(req.NamespacedName)
 	if stepErr == nil && obs.waitsForConsent() {
 		// Consent to adoption is given on an object outside the cache, so no watch
 		// event brings it: look again after a while, without backoff growing.

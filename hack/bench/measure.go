@@ -265,7 +265,8 @@ type memoryPoint struct {
 	label         string
 	microservices int
 	rssMiB        float64
-	heapMiB       float64
+	heapMiB       float64 // heap in use: the spans holding objects, free slots in them included
+	liveMiB       float64 // live heap: the bytes of the objects that survived the collection
 }
 
 // recordMemory collects garbage in the manager, then reads its heap and RSS.
@@ -285,8 +286,9 @@ func (b *bench) recordMemory(ctx context.Context, label string, microservices in
 	if err != nil {
 		return err
 	}
-	p := memoryPoint{label: label, microservices: microservices, rssMiB: rss, heapMiB: s.sum("go_memstats_heap_inuse_bytes", nil) / (1 << 20)}
-	logf("memory, %s: RSS %.1f MiB, heap in use %.1f MiB (profile %s)", label, p.rssMiB, p.heapMiB, profile)
+	p := memoryPoint{label: label, microservices: microservices, rssMiB: rss, heapMiB: s.sum("go_memstats_heap_inuse_bytes", nil) / (1 << 20),
+		liveMiB: s.sum("go_memstats_heap_alloc_bytes", nil) / (1 << 20)}
+	logf("memory, %s: RSS %.1f MiB, heap in use %.1f MiB, live heap %.1f MiB (profile %s)", label, p.rssMiB, p.heapMiB, p.liveMiB, profile)
 	b.memory = append(b.memory, p)
 	return nil
 }

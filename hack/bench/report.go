@@ -152,22 +152,25 @@ func (r *report) markdown() string {
 	p("")
 	p("## Manager memory")
 	p("")
-	p("After a forced garbage collection (pprof heap with gc=1): Go heap in use and resident set.")
+	p("After a forced garbage collection (pprof heap with gc=1): the Go heap in use (the spans that hold")
+	p("objects, their free slots included), the live heap (the bytes of the objects themselves) and the")
+	p("resident set. Per Microservice: the growth above the idle manager, divided by the fleet.")
 	p("")
-	p("| fleet | heap in use | RSS | heap above idle per Microservice |")
-	p("| --- | --- | --- | --- |")
-	idle := 0.0
+	p("| fleet | heap in use | live heap | RSS | heap in use above idle per Microservice | live heap above idle per Microservice |")
+	p("| --- | --- | --- | --- | --- | --- |")
+	var idle memoryPoint
 	for _, pt := range r.memory {
 		if pt.microservices == 0 {
-			idle = pt.heapMiB
+			idle = pt
 		}
 	}
+	perMS := func(now, base float64, n int) string { return fmt.Sprintf("%.1f KiB", (now-base)*1024/float64(n)) }
 	for _, pt := range r.memory {
-		per := "-"
+		inUse, live := "-", "-"
 		if pt.microservices > 0 {
-			per = fmt.Sprintf("%.1f KiB", (pt.heapMiB-idle)*1024/float64(pt.microservices))
+			inUse, live = perMS(pt.heapMiB, idle.heapMiB, pt.microservices), perMS(pt.liveMiB, idle.liveMiB, pt.microservices)
 		}
-		p("| %s | %.1f MiB | %.1f MiB | %s |", pt.label, pt.heapMiB, pt.rssMiB, per)
+		p("| %s | %.1f MiB | %.1f MiB | %.1f MiB | %s | %s |", pt.label, pt.heapMiB, pt.liveMiB, pt.rssMiB, inUse, live)
 	}
 	p("")
 	p("Reproduce: `make bench` (defaults `BENCH_FLAGS=-n 1000`; see `go run ./hack/bench -h`).")

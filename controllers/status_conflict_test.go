@@ -14,7 +14,7 @@ func TestStatusConflictsBackOff(t *testing.T) {
 	orders := types.NamespacedName{Namespace: "shop", Name: "orders"}
 	payments := types.NamespacedName{Namespace: "shop", Name: "payments"}
 	c := newStatusConflicts()
-	var waits []time.Duration
+	waits := make([]time.Duration, 0, 14)
 	for range 14 {
 		waits = append(waits, c.retryAfter(orders))
 	}

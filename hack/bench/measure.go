@@ -448,5 +448,7 @@ func (b *bench) measureLargeFleet(ctx context.Context, count int) (memoryPoint, 
 	}
 	p := b.memory[before]
 	b.memory = b.memory[:before]
-	return p, b.deleteNamespace(ctx, ns)
+	// The last measurement: the fleet goes with the cluster at tear-down. Deleting a
+	// namespace of this size waits on the garbage collector for many minutes.
+	return p, nil
 }

@@ -227,20 +227,22 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, calleeIndex, indexCallees); err != nil {
 		return fmt.Errorf("indexing Microservices by callee: %w", err)
 	}
+	// A child's event wakes its Microservice unless it only repeats a version already seen.
+	changed := builder.WithPredicates(versionChanged())
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
-		Owns(&appsv1.Deployment{}).
-		Owns(&corev1.Service{}).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
-		Owns(&policyv1.PodDisruptionBudget{}).
+		Owns(&appsv1.Deployment{}, changed).
+		Owns(&corev1.Service{}, changed).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, changed).
+		Owns(&policyv1.PodDisruptionBudget{}, changed).
 		// Retained credentials Secrets have no owner reference: map them by label.
-		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel)).
-		Owns(&appsv1.StatefulSet{}).
-		Owns(&networkingv1.NetworkPolicy{}).
-		Owns(&batchv1.Job{}).
-		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer)).
-		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace)).
+		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel), changed).
+		Owns(&appsv1.StatefulSet{}, changed).
+		Owns(&networkingv1.NetworkPolicy{}, changed).
+		Owns(&batchv1.Job{}, changed).
+		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer), changed).
+		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace), changed).
 		// Route conflicts: a spec change of one service wakes those sharing its hosts.
 		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.routeRivals), builder.WithPredicates(routeClaimsChanged())).
 		// Connections: a callee's policy follows its callers, callers follow their callees.

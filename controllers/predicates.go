@@ -20,6 +20,14 @@ func objectChanged() predicate.Predicate {
 	)
 }
 
+// versionChanged passes every event except an update that carries the very version of the
+// object the cache already held. An informer that lost its watch and listed again (or
+// resynced) delivers each object it holds as such an update; nothing in it is new, so it
+// cannot change what a pass would do, and a fleet must not be reconciled whole for it.
+func versionChanged() predicate.Predicate {
+	return predicate.ResourceVersionChangedPredicate{}
+}
+
 func finalizersOrDeletionChanged() predicate.Predicate {
 	return predicate.Funcs{
 		UpdateFunc: func(e ctrlevent.UpdateEvent) bool {

@@ -79,7 +79,7 @@ func (w *routeWatches) watchIngresses() error {
 	if w.ingressWatched {
 		return nil
 	}
-	src := source.Kind(w.mgr.GetCache(), client.Object(&networkingv1.Ingress{}), w.ownerHandler())
+	src := source.Kind(w.mgr.GetCache(), client.Object(&networkingv1.Ingress{}), w.ownerHandler(), versionChanged())
 	if err := w.controller.Watch(src); err != nil {
 		return fmt.Errorf("watching Ingresses: %w", err)
 	}
@@ -93,7 +93,7 @@ func (w *routeWatches) gatewayRoutes(ctx context.Context) (cache.Cache, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if !w.crdWatched {
-		src := source.Kind(w.mgr.GetCache(), client.Object(crdMetadata()), handler.EnqueueRequestsFromMapFunc(w.crdChanged))
+		src := source.Kind(w.mgr.GetCache(), client.Object(crdMetadata()), handler.EnqueueRequestsFromMapFunc(w.crdChanged), versionChanged())
 		if err := w.controller.Watch(src); err != nil {
 			return nil, fmt.Errorf("watching the HTTPRoute CRD: %w", err)
 		}
@@ -171,7 +171,7 @@ func (w *routeWatches) startRouteCache(ctx context.Context) (cache.Cache, error)
 	if err := w.mgr.Add(c); err != nil {
 		return nil, fmt.Errorf("starting the HTTPRoute cache: %w", err)
 	}
-	src := source.Kind(c, client.Object(&gatewayv1.HTTPRoute{}), w.ownerHandler())
+	src := source.Kind(c, client.Object(&gatewayv1.HTTPRoute{}), w.ownerHandler(), versionChanged())
 	if err := w.controller.Watch(src); err != nil {
 		return nil, fmt.Errorf("watching HTTPRoutes: %w", err)
 	}

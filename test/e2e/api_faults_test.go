@@ -13,7 +13,10 @@ import (
 type load struct {
 	at           time.Time
 	passes, cpuS float64
-	apiRequests  int
+	// requeued and failed are the passes that asked for another after a wait and those
+	// that returned an error: what keeps a converged fleet busy, if anything does.
+	requeued, failed float64
+	apiRequests      int
 }
 
 func sampleLoad(t *testing.T, m *managerProcess, p *faultProxy) load {
@@ -22,11 +25,19 @@ func sampleLoad(t *testing.T, m *managerProcess, p *faultProxy) load {
 	if err != nil {
 		t.Fatal(err)
 	}
+	requeued, err := m.metric("controller_runtime_reconcile_total", `result="requeue_after"`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, err := m.metric("controller_runtime_reconcile_total", `result="error"`)
+	if err != nil {
+		t.Fatal(err)
+	}
 	cpu, err := cpuSeconds(m.cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return load{at: time.Now(), passes: passes, cpuS: cpu, apiRequests: p.injected()["requests"]}
+	return load{at: time.Now(), passes: passes, requeued: requeued, failed: failed, cpuS: cpu, apiRequests: p.injected()["requests"]}
 }
 
 // between is the reconcile rate (passes/s), the manager's CPU use (% of one core) and
@@ -96,7 +107,8 @@ func TestAPIFaults(t *testing.T) {
 	t.Logf("faults injected in %d API requests: %s", requests, formatCounts(injected))
 	t.Logf("converging %d services under faults: %s, %.1f passes/s, %.1f passes per service, manager CPU %.0f%%, %.1f API requests/s",
 		services, converged.at.Sub(start.at).Round(100*time.Millisecond), convRate, perService, convCPU, convReq)
-	t.Logf("converged, faults on (%s): %.2f passes/s, CPU %.1f%%, %.1f API requests/s", window, faultRate, faultCPU, faultReq)
+	t.Logf("converged, faults on (%s): %.2f passes/s (%.0f requeued after a wait, %.0f failed), CPU %.1f%%, %.1f API requests/s",
+		window, faultRate, faulty.requeued-converged.requeued, faulty.failed-converged.failed, faultCPU, faultReq)
 	t.Logf("faults stopped (%s): %.2f passes/s, CPU %.1f%%, %.1f API requests/s", window, calmRate, calmCPU, calmReq)
 
 	for kind, n := range map[string]int{"429 Too Many Requests": 1, "500 Internal Server Error": 1, "409 Conflict (write)": 1, "slow answer": 1, "watch cut": 5} {
@@ -109,7 +121,10 @@ func TestAPIFaults(t *testing.T) {
 	if perService > 30 {
 		t.Errorf("%.1f passes per service to converge under faults: failures do not back off", perService)
 	}
-	if faultRate > 2 || faultCPU > 30 {
+	// A converged fleet has nothing to retry: the informers' lists after each cut watch
+	// re-deliver versions already seen, which wake nothing (before they did, 2 to 3
+	// passes/s here).
+	if faultRate > 0.5 || faultCPU > 30 {
 		t.Errorf("converged under faults: %.2f passes/s and %.1f%% CPU: a hot loop", faultRate, faultCPU)
 	}
 	if calmRate > 2 || calmCPU > 10 {

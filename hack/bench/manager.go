@@ -68,14 +68,23 @@ func (m *managerProcess) start(ctx context.Context) error {
 			return ctx.Err()
 		case <-time.After(50 * time.Millisecond):
 		}
-		if resp, err := http.Get("http://" + probes + "/readyz"); err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		// Ready, and its metrics served: the probe's listener can come up before the
+		// metrics server's, and the bench scrapes at once.
+		if answers("http://"+probes+"/readyz") && answers("http://"+m.metrics+"/metrics") {
+			return nil
 		}
 	}
 	return fmt.Errorf("manager not ready after a minute (log %s)", m.logPath)
+}
+
+// answers tells whether url answers 200 OK.
+func answers(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // stop ends the manager as a pod's termination would (SIGTERM) and waits for it.

@@ -26,12 +26,22 @@ type runResult struct {
 	timeline []time.Duration
 }
 
+// reportLag is how long after its children were ready (the floor's readiness, watched on
+// kubeship's own objects) each Microservice said Ready: the part of kubeship's time that
+// is its own reporting, not the cluster bringing the pods up.
+type reportLag struct {
+	p50, p90, max time.Duration
+}
+
 // mixResult is everything measured for one mix.
 type mixResult struct {
 	name            string
 	n               int
 	counts          map[kind]int
 	floor, kubeship runResult
+	// children is when kubeship's children were ready, by the floor's measure.
+	children        runResult
+	lag             reportLag
 	cpuSeconds      float64
 	calls           calls
 	idle, restarted calls
@@ -75,7 +85,9 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	if err != nil {
 		return nil, err
 	}
+	children := b.watchFloor(phase, ns, m, n)
 	ready.start = time.Now()
+	children.start = ready.start
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
 		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
 	})
@@ -86,8 +98,16 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		return nil, fmt.Errorf("kubeship: %w", err)
 	}
 	res.kubeship.timeline = ready.timeline()
+	// Ready needs the children ready, so they all are by now.
+	if res.children.total, err = children.wait(ctx, time.Minute); err != nil {
+		return nil, fmt.Errorf("kubeship's children: %w", err)
+	}
+	res.children.timeline = children.timeline()
+	res.lag = lagBetween(children, ready)
 	stop()
-	logf("%s kubeship: %d Microservices Ready in %s", m.name, n, res.kubeship.total.Round(time.Millisecond))
+	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
+		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
+		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
 	if err := b.afterConverge(ctx, ns, res, before); err != nil {
 		return nil, err
 	}

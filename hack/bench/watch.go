@@ -123,6 +123,25 @@ func (b *bench) watchFloor(ctx context.Context, ns string, m mix, n int) *readin
 	return r
 }
 
+// lagBetween is, per key, how long after first it became ready in then; both saw every
+// key.
+func lagBetween(first, then *readiness) reportLag {
+	first.mu.Lock()
+	defer first.mu.Unlock()
+	then.mu.Lock()
+	defer then.mu.Unlock()
+	lags := make([]time.Duration, 0, len(then.at))
+	for key, at := range then.at {
+		lags = append(lags, max(0, at-first.at[key]))
+	}
+	if len(lags) == 0 {
+		return reportLag{}
+	}
+	sort.Slice(lags, func(i, j int) bool { return lags[i] < lags[j] })
+	q := func(f float64) time.Duration { return lags[min(len(lags)-1, int(f*float64(len(lags))))] }
+	return reportLag{p50: q(0.5), p90: q(0.9), max: lags[len(lags)-1]}
+}
+
 func deploymentReady(d *appsv1.Deployment) bool {
 	if d.Spec.Replicas == nil || d.Status.ObservedGeneration < d.Generation || d.Status.UpdatedReplicas < *d.Spec.Replicas ||
 		d.Status.AvailableReplicas < *d.Spec.Replicas {

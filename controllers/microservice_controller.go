@@ -228,19 +228,20 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		return fmt.Errorf("indexing Microservices by callee: %w", err)
 	}
 	// A child's event wakes its Microservice unless it only repeats a version already seen.
-	changed := builder.WithPredicates(versionChanged())
+	// Children whose status the Microservice reports wake it ahead of new services.
+	changed, progress := builder.WithPredicates(versionChanged()), progressOfOwner(mgr)
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
-		Owns(&appsv1.Deployment{}, changed).
+		Watches(&appsv1.Deployment{}, progress, changed).
 		Owns(&corev1.Service{}, changed).
-		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, changed).
+		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, progress, changed).
 		Owns(&policyv1.PodDisruptionBudget{}, changed).
 		// Retained credentials Secrets have no owner reference: map them by label.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel), changed).
-		Owns(&appsv1.StatefulSet{}, changed).
+		Watches(&appsv1.StatefulSet{}, progress, changed).
 		Owns(&networkingv1.NetworkPolicy{}, changed).
-		Owns(&batchv1.Job{}, changed).
+		Watches(&batchv1.Job{}, progress, changed).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer), changed).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace), changed).
 		// Route conflicts: a spec change of one service wakes those sharing its hosts.

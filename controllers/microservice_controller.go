@@ -228,20 +228,20 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		return fmt.Errorf("indexing Microservices by callee: %w", err)
 	}
 	// A child's event wakes its Microservice unless it only repeats a version already seen.
-	// Children whose status the Microservice reports wake it ahead of new services.
-	changed, progress := builder.WithPredicates(versionChanged()), progressOfOwner(mgr)
+	// A child that has just settled wakes it ahead of new services (see progressPriority).
+	changed := builder.WithPredicates(versionChanged())
 	c, err := ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.Microservice{}, builder.WithPredicates(objectChanged())).
 		WithOptions(opts.controllerOptions(opts.MicroserviceConcurrency)).
-		Watches(&appsv1.Deployment{}, progress, changed).
+		Watches(&appsv1.Deployment{}, progressOfOwner(mgr, deploymentSettled), changed).
 		Owns(&corev1.Service{}, changed).
-		Watches(&autoscalingv2.HorizontalPodAutoscaler{}, progress, changed).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}, changed).
 		Owns(&policyv1.PodDisruptionBudget{}, changed).
 		// Retained credentials Secrets have no owner reference: map them by label.
 		Watches(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(microserviceOfLabel), changed).
-		Watches(&appsv1.StatefulSet{}, progress, changed).
+		Watches(&appsv1.StatefulSet{}, progressOfOwner(mgr, statefulSetSettled), changed).
 		Owns(&networkingv1.NetworkPolicy{}, changed).
-		Watches(&batchv1.Job{}, progress, changed).
+		Watches(&batchv1.Job{}, progressOfOwner(mgr, jobSettled), changed).
 		Watches(&v1alpha1.DatabaseServer{}, handler.EnqueueRequestsFromMapFunc(r.usersOfServer), changed).
 		Watches(&corev1.Namespace{}, handler.EnqueueRequestsFromMapFunc(r.sharedInNamespace), changed).
 		// Route conflicts: a spec change of one service wakes those sharing its hosts.

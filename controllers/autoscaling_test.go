@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
@@ -220,4 +221,48 @@ func TestDisruptionBudgetFollowsMinimumReplicas(t *testing.T) {
 		g.Expect(k8s.Get(ctx, key, pdb)).To(Succeed())
 		g.Expect(*pdb.Spec.MaxUnavailable).To(Equal(intstr.FromInt32(1)))
 	}, timeout, interval).Should(Succeed())
+}
+
+// staleDeployment is a cache that has not yet seen the latest change to one
+// Deployment: it serves the copy it was given.
+type staleDeployment struct {
+	client.Client
+	stale *appsv1.Deployment
+}
+
+func (c staleDeployment) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if d, ok := obj.(*appsv1.Deployment); ok && key == client.ObjectKeyFromObject(c.stale) {
+		c.stale.DeepCopyInto(d)
+		return nil
+	}
+	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+// A pass that read the Deployment just before the autoscaler's first scale, and writes
+// it for another reason (a new image) in that moment, must not put the old count back.
+func TestStaleReadDoesNotUndoTheAutoscalersFirstScale(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "search")
+	ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 6}
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	stale := &appsv1.Deployment{}
+	g.Eventually(func(g Gomega) {
+		g.Expect(k8s.Get(ctx, key, stale)).To(Succeed())
+		g.Expect(stale.Spec.Replicas).To(Equal(ptr.To[int32](2)))
+		g.Expect(replicasOwners(stale)).To(Equal([]string{FieldOwner}), "kubeship holds the count until the autoscaler's first scale")
+	}, timeout, interval).Should(Succeed())
+
+	scaleDeploymentAsAutoscaler(g, ctx, key, 5)
+	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) { ms.Spec.Image = "registry.example/search:2" })
+	r := &MicroserviceReconciler{Client: client.WithFieldOwner(staleDeployment{Client: k8s, stale: stale}, FieldOwner), APIReader: k8s}
+	_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
+	g.Expect(err).NotTo(HaveOccurred())
+
+	got := &appsv1.Deployment{}
+	g.Expect(k8s.Get(ctx, key, got)).To(Succeed())
+	g.Expect(got.Spec.Template.Spec.Containers[0].Image).To(Equal("registry.example/search:2"), "the pass wrote its change")
+	g.Expect(got.Spec.Replicas).To(Equal(ptr.To[int32](5)), "the autoscaler's count stands")
+	g.Expect(replicasOwners(got)).To(Equal([]string{"kube-controller-manager"}))
 }

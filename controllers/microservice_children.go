@@ -50,13 +50,42 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 	if err != nil {
 		return fmt.Errorf("reading Deployment: %w", err)
 	}
+	err = r.applyDeploymentOver(ctx, ms, obs, env, live, found)
+	if !apierrors.IsConflict(err) || r.APIReader == nil {
+		return err
+	}
+	// Only an apply that carries the replica count read with live is guarded: the cache
+	// had not yet seen a change, maybe the autoscaler's first scale. Read the
+	// Deployment from the API server and apply once more, over what is there now.
+	fresh := &appsv1.Deployment{}
+	if err := r.APIReader.Get(ctx, client.ObjectKeyFromObject(live), fresh); err != nil {
+		return fmt.Errorf("reading Deployment again: %w", err)
+	}
+	if fresh.UID != live.UID {
+		return fmt.Errorf("the Deployment was replaced while kubeship applied it: %w", err)
+	}
+	return r.applyDeploymentOver(ctx, ms, obs, env, fresh, true)
+}
+
+// applyDeploymentOver applies ms's Deployment over live, the object as last read.
+func (r *MicroserviceReconciler) applyDeploymentOver(ctx context.Context, ms *v1alpha1.Microservice, obs *observed, env []corev1.EnvVar, live *appsv1.Deployment, found bool) error {
 	if found {
 		obs.deployment = live
 	}
 	desired := resources.Deployment(ms)
 	resources.WithEnv(desired, ms, env)
+	extract := appsv1ac.ExtractDeployment
 	if n, ok := autoscaledReplicas(ms, live, found); ok {
 		desired.Spec.WithReplicas(n)
+		if found {
+			// The count is the one read, which the autoscaler may have changed since:
+			// the apply holds only if the Deployment is still as read, or it would
+			// force the old count back and take the field from the autoscaler. The
+			// owned fields compared against carry the same resourceVersion, so a
+			// converged pass still sends nothing.
+			desired.WithResourceVersion(live.ResourceVersion)
+			extract = extractAsRead
+		}
 	}
 	withDatabaseEndpoint(desired, ms, obs, live, found)
 	if !obs.migration.gateOpen() {
@@ -64,11 +93,20 @@ func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alph
 			return err
 		}
 	}
-	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, appsv1ac.ExtractDeployment); err != nil {
+	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, extract); err != nil {
 		return err
 	}
 	obs.deployment = live
 	return nil
+}
+
+// extractAsRead is ExtractDeployment with the resourceVersion of the object read.
+func extractAsRead(d *appsv1.Deployment, fieldManager string) (*appsv1ac.DeploymentApplyConfiguration, error) {
+	owned, err := appsv1ac.ExtractDeployment(d, fieldManager)
+	if err != nil {
+		return nil, err
+	}
+	return owned.WithResourceVersion(d.ResourceVersion), nil
 }
 
 // autoscaledReplicas is the replica count kubeship applies to an autoscaled Deployment,

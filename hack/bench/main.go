@@ -31,8 +31,10 @@ type config struct {
 	out        string
 	n          int
 	workers    int
-	mixes      []string
-	bumps      int
+	// rounds of floor and kubeship per mix, in ABBA order (see moreRounds).
+	rounds int
+	mixes  []string
+	bumps  int
 	// bumpsBackToBack: the next bump follows the last one's template change at once,
 	// while its rollout still runs.
 	bumpsBackToBack bool
@@ -46,6 +48,7 @@ func main() {
 	var cfg config
 	var mixes, flags string
 	flag.IntVar(&cfg.n, "n", 1000, "Services per run (floor and kubeship each).")
+	flag.IntVar(&cfg.rounds, "rounds", 2, "Rounds of floor and kubeship per mix, the order alternating (floor first, then kubeship first, ...); the table reports their means.")
 	flag.IntVar(&cfg.workers, "workers", 16, "Client workers creating objects, for the floor and for kubeship alike.")
 	flag.StringVar(&mixes, "mixes", "static,realistic", "Mixes to run, comma-separated: static, realistic.")
 	flag.IntVar(&cfg.bumps, "bumps", 200, "Image bumps timed, one after the other, on the converged static fleet.")

@@ -88,11 +88,23 @@ func (r *report) markdown() string {
 	p("| mix | services | floor | kubeship | kubeship / floor | kubeship's children ready | Ready after its children p50 / p90 | manager CPU per 1000 converges |")
 	p("| --- | --- | --- | --- | --- | --- | --- | --- |")
 	for _, m := range r.mixes {
-		p("| %s (%s) | %d | %.1f s | %.1f s | **%.2f** | %.1f s | %.1f s / %.1f s | %.1f s |", m.name, m.describe(), m.n, m.floor.total.Seconds(), m.kubeship.total.Seconds(),
-			m.kubeship.total.Seconds()/m.floor.total.Seconds(), m.children.total.Seconds(), m.lag.p50.Seconds(), m.lag.p90.Seconds(),
+		floor, kubeship := m.meanTimes()
+		p("| %s (%s) | %d | %.1f s | %.1f s | **%.2f** | %.1f s | %.1f s / %.1f s | %.1f s |", m.name, m.describe(), m.n, floor.Seconds(), kubeship.Seconds(),
+			kubeship.Seconds()/floor.Seconds(), m.children.total.Seconds(), m.lag.p50.Seconds(), m.lag.p90.Seconds(),
 			m.cpuSeconds*1000/float64(m.n))
 	}
 	p("")
+	if len(r.mixes) > 0 && len(r.mixes[0].rounds) > 1 {
+		p("Floor and kubeship are the means of %d rounds per mix, run in alternating order so that a cluster", len(r.mixes[0].rounds))
+		p("that slows down (or speeds up) over the run favours neither side; each round, in the order run:")
+		p("")
+		for _, m := range r.mixes {
+			p("- %s: %s", m.name, strings.Join(m.roundParts(), "; "))
+		}
+		p("")
+		p("The other columns, the chart and every section below come from the first round.")
+		p("")
+	}
 	p("Children ready: when kubeship's own Deployments (and dedicated databases' StatefulSets) met the floor's")
 	p("readiness, watched in the same run; Ready after its children: per service, how long after that its")
 	p("Microservice said Ready (the manager's queue and status write, not the cluster's rollout).")
@@ -192,6 +204,32 @@ func writeParts(writes map[string]float64, per float64) []string {
 	parts := make([]string, 0, len(keys))
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("`%s` %.2f", k, writes[k]/per))
+	}
+	return parts
+}
+
+// meanTimes are the floor's and kubeship's convergence times, averaged over the rounds.
+func (m *mixResult) meanTimes() (floor, kubeship time.Duration) {
+	if len(m.rounds) == 0 {
+		return m.floor.total, m.kubeship.total
+	}
+	for _, r := range m.rounds {
+		floor += r.floor
+		kubeship += r.kubeship
+	}
+	n := time.Duration(len(m.rounds))
+	return floor / n, kubeship / n
+}
+
+// roundParts describes each round: its times in the order run, and its ratio.
+func (m *mixResult) roundParts() []string {
+	parts := make([]string, len(m.rounds))
+	for i, r := range m.rounds {
+		order := fmt.Sprintf("floor %.1f s, kubeship %.1f s", r.floor.Seconds(), r.kubeship.Seconds())
+		if r.kubeshipFirst {
+			order = fmt.Sprintf("kubeship %.1f s, floor %.1f s", r.kubeship.Seconds(), r.floor.Seconds())
+		}
+		parts[i] = fmt.Sprintf("%s (%.2f)", order, r.kubeship.Seconds()/r.floor.Seconds())
 	}
 	return parts
 }

@@ -121,3 +121,18 @@ func TestConditionChanges(t *testing.T) {
 		t.Errorf("conditionChanges (-want +got):\n%s", diff)
 	}
 }
+
+func TestRoundsAreAveragedAndListedInTheOrderRun(t *testing.T) {
+	m := &mixResult{rounds: []round{
+		{floor: 80 * time.Second, kubeship: 100 * time.Second},
+		{floor: 100 * time.Second, kubeship: 110 * time.Second, kubeshipFirst: true},
+	}}
+	floor, kubeship := m.meanTimes()
+	if floor != 90*time.Second || kubeship != 105*time.Second {
+		t.Errorf("means = %s, %s; want 1m30s, 1m45s", floor, kubeship)
+	}
+	want := []string{"floor 80.0 s, kubeship 100.0 s (1.25)", "kubeship 110.0 s, floor 100.0 s (1.10)"}
+	if diff := cmp.Diff(want, m.roundParts()); diff != "" {
+		t.Errorf("roundParts (-want +got):\n%s", diff)
+	}
+}

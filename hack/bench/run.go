@@ -26,6 +26,13 @@ type runResult struct {
 	timeline []time.Duration
 }
 
+// round is one floor run and one kubeship run of a mix, made one after the other.
+type round struct {
+	floor, kubeship time.Duration
+	// kubeshipFirst: kubeship ran before the floor in this round.
+	kubeshipFirst bool
+}
+
 // reportLag is how long after its children were ready (the floor's readiness, watched on
 // kubeship's own objects) each Microservice said Ready: the part of kubeship's time that
 // is its own reporting, not the cluster bringing the pods up.
@@ -40,7 +47,10 @@ type mixResult struct {
 	counts          map[kind]int
 	floor, kubeship runResult
 	// children is when kubeship's children were ready, by the floor's measure.
-	children        runResult
+	children runResult
+	// rounds are the convergence times of every round, the first (floor, kubeship
+	// above) included.
+	rounds          []round
 	lag             reportLag
 	cpuSeconds      float64
 	calls           calls
@@ -64,51 +74,16 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	logf("%s floor: %d services ready in %s", m.name, n, res.floor.total.Round(time.Millisecond))
 
 	ns := "kubeship-" + m.name
-	if err := b.mgr.start(ctx); err != nil {
-		return nil, err
-	}
-	if res.counts[kindShared] > 0 {
-		if err := b.waitServerReady(ctx); err != nil {
-			return nil, fmt.Errorf("DatabaseServer %s: %w", benchServer, err)
-		}
-	}
-	if err := b.prepareNamespace(ctx, ns, res.counts[kindDedicated]); err != nil {
-		return nil, err
-	}
-	before, err := b.snapshot(ctx)
+	conv, err := b.convergeKubeship(ctx, m, ns)
 	if err != nil {
 		return nil, err
 	}
-	phase, stop := context.WithCancel(ctx)
-	defer stop()
-	ready, err := b.watchMicroservices(phase, ns, n)
-	if err != nil {
-		return nil, err
-	}
-	children := b.watchFloor(phase, ns, m, n)
-	ready.start = time.Now()
-	children.start = ready.start
-	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
-		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
-	})
-	if err != nil {
-		return nil, err
-	}
-	if res.kubeship.total, err = ready.wait(ctx, convergeTimeout); err != nil {
-		return nil, fmt.Errorf("kubeship: %w", err)
-	}
-	res.kubeship.timeline = ready.timeline()
-	// Ready needs the children ready, so they all are by now.
-	if res.children.total, err = children.wait(ctx, time.Minute); err != nil {
-		return nil, fmt.Errorf("kubeship's children: %w", err)
-	}
-	res.children.timeline = children.timeline()
-	res.lag = lagBetween(children, ready)
-	stop()
+	res.kubeship, res.children, res.lag = conv.ready, conv.children, conv.lag
+	res.rounds = []round{{floor: res.floor.total, kubeship: res.kubeship.total}}
 	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
 		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
 		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
-	if err := b.afterConverge(ctx, ns, res, before); err != nil {
+	if err := b.afterConverge(ctx, ns, res, conv.before); err != nil {
 		return nil, err
 	}
 	logf("%s: idle writes %.0f, after restart %.0f (caught up in %s)", m.name, res.idle.writes(), res.restarted.writes(), res.catchUp.Round(time.Millisecond))
@@ -120,7 +95,100 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	if err := b.mgr.stop(); err != nil {
 		return nil, err
 	}
-	return res, b.deleteNamespace(ctx, ns)
+	if err := b.deleteNamespace(ctx, ns); err != nil {
+		return nil, err
+	}
+	return res, b.moreRounds(ctx, m, res)
+}
+
+// moreRounds runs the mix's further rounds, convergence only, in alternating order
+// (floor then kubeship, kubeship then floor, ...: ABBA), so a cluster that grows slower
+// or faster over the run favours neither side.
+func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
+	for r := 1; r < b.cfg.rounds; r++ {
+		var rd round
+		kubeshipFirst := r%2 == 1
+		for _, kubeship := range []bool{kubeshipFirst, !kubeshipFirst} {
+			if !kubeship {
+				floor, err := b.runFloor(ctx, m)
+				if err != nil {
+					return fmt.Errorf("floor, round %d: %w", r+1, err)
+				}
+				rd.floor = floor.total
+				continue
+			}
+			ns := "kubeship-" + m.name
+			conv, err := b.convergeKubeship(ctx, m, ns)
+			if err != nil {
+				return fmt.Errorf("round %d: %w", r+1, err)
+			}
+			rd.kubeship, rd.kubeshipFirst = conv.ready.total, kubeshipFirst
+			if err := b.mgr.stop(); err != nil {
+				return err
+			}
+			if err := b.deleteNamespace(ctx, ns); err != nil {
+				return err
+			}
+		}
+		logf("%s round %d: floor %s, kubeship %s", m.name, r+1, rd.floor.Round(time.Millisecond), rd.kubeship.Round(time.Millisecond))
+		res.rounds = append(res.rounds, rd)
+	}
+	return nil
+}
+
+// convergence is one kubeship run of a mix: the manager started, the Microservices
+// created, timed until all are Ready. The manager is left running.
+type convergence struct {
+	ready, children runResult
+	lag             reportLag
+	// before is the request counts just before the Microservices were created.
+	before snapshot
+}
+
+func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (convergence, error) {
+	n := b.cfg.n
+	var conv convergence
+	if err := b.mgr.start(ctx); err != nil {
+		return conv, err
+	}
+	if m.count(n, kindShared) > 0 {
+		if err := b.waitServerReady(ctx); err != nil {
+			return conv, fmt.Errorf("DatabaseServer %s: %w", benchServer, err)
+		}
+	}
+	if err := b.prepareNamespace(ctx, ns, m.count(n, kindDedicated)); err != nil {
+		return conv, err
+	}
+	var err error
+	if conv.before, err = b.snapshot(ctx); err != nil {
+		return conv, err
+	}
+	phase, stop := context.WithCancel(ctx)
+	defer stop()
+	ready, err := b.watchMicroservices(phase, ns, n)
+	if err != nil {
+		return conv, err
+	}
+	children := b.watchFloor(phase, ns, m, n)
+	ready.start = time.Now()
+	children.start = ready.start
+	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
+		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
+	})
+	if err != nil {
+		return conv, err
+	}
+	if conv.ready.total, err = ready.wait(ctx, convergeTimeout); err != nil {
+		return conv, fmt.Errorf("kubeship: %w", err)
+	}
+	conv.ready.timeline = ready.timeline()
+	// Ready needs the children ready, so they all are by now.
+	if conv.children.total, err = children.wait(ctx, time.Minute); err != nil {
+		return conv, fmt.Errorf("kubeship's children: %w", err)
+	}
+	conv.children.timeline = children.timeline()
+	conv.lag = lagBetween(children, ready)
+	return conv, nil
 }
 
 // afterConverge measures a converged fleet: the requests of the create (passes that

@@ -426,7 +426,7 @@ func (b *bench) measureLargeFleet(ctx context.Context, count int) (memoryPoint, 
 	}
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
-	ready, err := b.watchMicroservices(phase, ns, count)
+	ready, err := b.watchMicroservices(phase, ns, count, nil)
 	if err != nil {
 		return memoryPoint{}, err
 	}

@@ -132,6 +132,14 @@ func (r *report) markdown() string {
 		p("- %s: %s", m.name, strings.Join(writeParts(m.calls.apiWrites, float64(m.n)), ", "))
 	}
 	p("")
+	p("What the status writes changed, seen by a watch on the Microservices until the manager's queue was empty:")
+	p("")
+	for _, m := range r.mixes {
+		for _, s := range m.statusWrites {
+			p("- %s, %s (%d): %.2f per Microservice: %s", m.name, s.kind, s.services, float64(s.total)/float64(s.services), strings.Join(s.changes, "; "))
+		}
+	}
+	p("")
 	p("## Idle, restart and latency")
 	p("")
 	p("| mix | writes in %s idle | writes from a restart to %s after catching up | restart to caught up |", r.cfg.idle, r.cfg.idle)

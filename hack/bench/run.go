@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -50,7 +51,9 @@ type mixResult struct {
 	children runResult
 	// rounds are the convergence times of every round, the first (floor, kubeship
 	// above) included.
-	rounds          []round
+	rounds []round
+	// statusWrites is what the status writes of the create changed, by kind.
+	statusWrites    []statusWriteSummary
 	lag             reportLag
 	cpuSeconds      float64
 	calls           calls
@@ -68,7 +71,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		}
 	}
 	var err error
-	if res.floor, err = b.runFloor(ctx, m); err != nil {
+	if res.floor, err = b.runFloor(ctx, m, 0); err != nil {
 		return nil, fmt.Errorf("floor: %w", err)
 	}
 	logf("%s floor: %d services ready in %s", m.name, n, res.floor.total.Round(time.Millisecond))
@@ -83,7 +86,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
 		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
 		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
-	if err := b.afterConverge(ctx, ns, res, conv.before); err != nil {
+	if err := b.afterConverge(ctx, ns, res, conv); err != nil {
 		return nil, err
 	}
 	logf("%s: idle writes %.0f, after restart %.0f (caught up in %s)", m.name, res.idle.writes(), res.restarted.writes(), res.catchUp.Round(time.Millisecond))
@@ -110,18 +113,19 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 		kubeshipFirst := r%2 == 1
 		for _, kubeship := range []bool{kubeshipFirst, !kubeshipFirst} {
 			if !kubeship {
-				floor, err := b.runFloor(ctx, m)
+				floor, err := b.runFloor(ctx, m, r)
 				if err != nil {
 					return fmt.Errorf("floor, round %d: %w", r+1, err)
 				}
 				rd.floor = floor.total
 				continue
 			}
-			ns := "kubeship-" + m.name
+			ns := roundNamespace("kubeship-"+m.name, r)
 			conv, err := b.convergeKubeship(ctx, m, ns)
 			if err != nil {
 				return fmt.Errorf("round %d: %w", r+1, err)
 			}
+			conv.stopWatch()
 			rd.kubeship, rd.kubeshipFirst = conv.ready.total, kubeshipFirst
 			if err := b.mgr.stop(); err != nil {
 				return err
@@ -136,11 +140,24 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 	return nil
 }
 
+// roundNamespace is the namespace of a side's round (counted from 0): each round has
+// its own, since a shared database and its role outlive their namespace and stay
+// owned by the service that made them (kubeship refuses to take them over, rightly).
+func roundNamespace(base string, round int) string {
+	if round == 0 {
+		return base
+	}
+	return fmt.Sprintf("%s-%d", base, round+1)
+}
+
 // convergence is one kubeship run of a mix: the manager started, the Microservices
 // created, timed until all are Ready. The manager is left running.
 type convergence struct {
 	ready, children runResult
 	lag             reportLag
+	// statuses records what the status writes changed, until stopWatch.
+	statuses  *statusWrites
+	stopWatch context.CancelFunc
 	// before is the request counts just before the Microservices were created.
 	before snapshot
 }
@@ -165,8 +182,13 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 	}
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
-	ready, err := b.watchMicroservices(phase, ns, n)
+	// The Microservices' watch goes on past convergence, for the status writes that
+	// follow Ready; the caller stops it.
+	watching, stopWatch := context.WithCancel(ctx)
+	conv.statuses, conv.stopWatch = newStatusWrites(m), stopWatch
+	ready, err := b.watchMicroservices(watching, ns, n, conv.statuses)
 	if err != nil {
+		stopWatch()
 		return conv, err
 	}
 	children := b.watchFloor(phase, ns, m, n)
@@ -176,14 +198,17 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
 	})
 	if err != nil {
+		stopWatch()
 		return conv, err
 	}
 	if conv.ready.total, err = ready.wait(ctx, convergeTimeout); err != nil {
+		stopWatch()
 		return conv, fmt.Errorf("kubeship: %w", err)
 	}
 	conv.ready.timeline = ready.timeline()
 	// Ready needs the children ready, so they all are by now.
 	if conv.children.total, err = children.wait(ctx, time.Minute); err != nil {
+		stopWatch()
 		return conv, fmt.Errorf("kubeship's children: %w", err)
 	}
 	conv.children.timeline = children.timeline()
@@ -194,13 +219,18 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 // afterConverge measures a converged fleet: the requests of the create (passes that
 // follow Ready, the last status write's own event, belong to it), then the idle and
 // restart windows.
-func (b *bench) afterConverge(ctx context.Context, ns string, res *mixResult, before snapshot) error {
+func (b *bench) afterConverge(ctx context.Context, ns string, res *mixResult, conv convergence) error {
 	after, err := b.settle(ctx)
+	conv.stopWatch()
 	if err != nil {
 		return err
 	}
-	res.calls = after.since(before)
-	res.cpuSeconds = after.cpu - before.cpu
+	res.statusWrites = conv.statuses.summary(res.counts)
+	for _, s := range res.statusWrites {
+		logf("%s, %s: %.2f status writes per Microservice: %s", res.name, s.kind, float64(s.total)/float64(s.services), strings.Join(s.changes, "; "))
+	}
+	res.calls = after.since(conv.before)
+	res.cpuSeconds = after.cpu - conv.before.cpu
 	// Autoscalers get their first metrics a while after Ready (metrics-server's scrape,
 	// then the autoscaler's sync), and each arrival is a real status change: wait for
 	// them, so the idle and restart windows hold only writes with nothing to do.
@@ -238,9 +268,9 @@ func (b *bench) checkFleet(ctx context.Context, m mix, ns string, res *mixResult
 
 // runFloor writes the children of the mix's services directly and times them to the
 // same readiness. The manager is not running.
-func (b *bench) runFloor(ctx context.Context, m mix) (runResult, error) {
+func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, error) {
 	n := b.cfg.n
-	ns := "floor-" + m.name
+	ns := roundNamespace("floor-"+m.name, round)
 	if err := b.prepareNamespace(ctx, ns, m.count(n, kindDedicated)); err != nil {
 		return runResult{}, err
 	}

@@ -157,7 +157,7 @@ func deploymentReady(d *appsv1.Deployment) bool {
 
 // watchMicroservices marks a Microservice ready when its Ready condition is True for
 // its current generation: what `kubectl wait --for=condition=Ready` waits for.
-func (b *bench) watchMicroservices(ctx context.Context, ns string, n int) (*readiness, error) {
+func (b *bench) watchMicroservices(ctx context.Context, ns string, n int, statuses *statusWrites) (*readiness, error) {
 	r := newReadiness(n)
 	dyn, err := dynamic.NewForConfig(b.rest)
 	if err != nil {
@@ -174,6 +174,7 @@ func (b *bench) watchMicroservices(ctx context.Context, ns string, n int) (*read
 		if runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, ms) != nil {
 			return
 		}
+		statuses.observe(ms)
 		if microserviceReady(ms) {
 			r.mark(ms.Name)
 		}

@@ -223,6 +223,19 @@ func TestDisruptionBudgetFollowsMinimumReplicas(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 }
 
+// createAutoscaled creates a Microservice autoscaled from 2 to 5 replicas and waits
+// for its Deployment, which starts at the minimum.
+func createAutoscaled(t *testing.T, g Gomega, ctx context.Context, name string) client.ObjectKey {
+	ms := newMicroservice(newNamespace(t), name)
+	ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}
+	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
+	key := client.ObjectKeyFromObject(ms)
+	g.Eventually(func(g Gomega) {
+		g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
+	}, timeout, interval).Should(Succeed())
+	return key
+}
+
 // staleDeployment is a cache that has not yet seen the latest change to one
 // Deployment: it serves the copy it was given.
 type staleDeployment struct {
@@ -243,16 +256,9 @@ func (c staleDeployment) Get(ctx context.Context, key client.ObjectKey, obj clie
 func TestStaleReadDoesNotUndoTheAutoscalersFirstScale(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ms := newMicroservice(newNamespace(t), "search")
-	ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 6}
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	stale := &appsv1.Deployment{}
-	g.Eventually(func(g Gomega) {
-		g.Expect(k8s.Get(ctx, key, stale)).To(Succeed())
-		g.Expect(stale.Spec.Replicas).To(Equal(ptr.To[int32](2)))
-		g.Expect(replicasOwners(stale)).To(Equal([]string{FieldOwner}), "kubeship holds the count until the autoscaler's first scale")
-	}, timeout, interval).Should(Succeed())
+	key := createAutoscaled(t, g, ctx, "search")
+	stale := getDeployment(g, ctx, key)
+	g.Expect(replicasOwners(stale)).To(Equal([]string{FieldOwner}), "kubeship holds the count until the autoscaler's first scale")
 
 	scaleDeploymentAsAutoscaler(g, ctx, key, 5)
 	updateMicroservice(g, ctx, key, func(ms *v1alpha1.Microservice) { ms.Spec.Image = "registry.example/search:2" })

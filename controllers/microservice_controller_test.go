@@ -320,13 +320,7 @@ func TestDeletedMicroserviceLeavesOwnerReferencesForGarbageCollector(t *testing.
 func TestAutoscaledDeploymentYieldsReplicasToTheAutoscaler(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
-	ms := newMicroservice(newNamespace(t), "api")
-	ms.Spec.Scaling = &v1alpha1.ScalingSpec{MinReplicas: ptr.To[int32](2), MaxReplicas: 5}
-	g.Expect(k8s.Create(ctx, ms)).To(Succeed())
-	key := client.ObjectKeyFromObject(ms)
-	g.Eventually(func(g Gomega) {
-		g.Expect(getDeployment(g, ctx, key).Spec.Replicas).To(Equal(ptr.To[int32](2)), "an autoscaled Deployment starts at minReplicas")
-	}, timeout, interval).Should(Succeed())
+	key := createAutoscaled(t, g, ctx, "api")
 	created := getDeployment(g, ctx, key)
 	passAfterTouch(g, ctx, key)
 	d := getDeployment(g, ctx, key)

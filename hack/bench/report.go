@@ -94,17 +94,7 @@ func (r *report) markdown() string {
 			m.cpuSeconds*1000/float64(m.n))
 	}
 	p("")
-	if len(r.mixes) > 0 && len(r.mixes[0].rounds) > 1 {
-		p("Floor and kubeship are the means of %d rounds per mix, run in alternating order so that a cluster", len(r.mixes[0].rounds))
-		p("that slows down (or speeds up) over the run favours neither side; each round, in the order run:")
-		p("")
-		for _, m := range r.mixes {
-			p("- %s: %s", m.name, strings.Join(m.roundParts(), "; "))
-		}
-		p("")
-		p("The other columns, the chart and every section below come from the first round.")
-		p("")
-	}
+	r.rounds(p)
 	p("Children ready: when kubeship's own Deployments (and dedicated databases' StatefulSets) met the floor's")
 	p("readiness, watched in the same run; Ready after its children: per service, how long after that its")
 	p("Microservice said Ready (the manager's queue and status write, not the cluster's rollout).")
@@ -132,14 +122,7 @@ func (r *report) markdown() string {
 		p("- %s: %s", m.name, strings.Join(writeParts(m.calls.apiWrites, float64(m.n)), ", "))
 	}
 	p("")
-	p("What the status writes changed, seen by a watch on the Microservices until the manager's queue was empty:")
-	p("")
-	for _, m := range r.mixes {
-		for _, s := range m.statusWrites {
-			p("- %s, %s (%d): %.2f per Microservice: %s", m.name, s.kind, s.services, float64(s.total)/float64(s.services), strings.Join(s.changes, "; "))
-		}
-	}
-	p("")
+	r.statusWrites(p)
 	p("## Idle, restart and latency")
 	p("")
 	p("| mix | writes in %s idle | writes from a restart to %s after catching up | restart to caught up |", r.cfg.idle, r.cfg.idle)
@@ -214,6 +197,34 @@ func writeParts(writes map[string]float64, per float64) []string {
 		parts = append(parts, fmt.Sprintf("`%s` %.2f", k, writes[k]/per))
 	}
 	return parts
+}
+
+// rounds lists each mix's rounds, when there were several.
+func (r *report) rounds(p func(string, ...any)) {
+	if len(r.mixes) == 0 || len(r.mixes[0].rounds) < 2 {
+		return
+	}
+	p("Floor and kubeship are the means of %d rounds per mix, run in alternating order so that a cluster", len(r.mixes[0].rounds))
+	p("that slows down (or speeds up) over the run favours neither side; each round, in the order run:")
+	p("")
+	for _, m := range r.mixes {
+		p("- %s: %s", m.name, strings.Join(m.roundParts(), "; "))
+	}
+	p("")
+	p("The other columns, the chart and every section below come from the first round.")
+	p("")
+}
+
+// statusWrites lists what the status writes of each mix's create changed, by kind.
+func (r *report) statusWrites(p func(string, ...any)) {
+	p("What the status writes changed, seen by a watch on the Microservices until the manager's queue was empty:")
+	p("")
+	for _, m := range r.mixes {
+		for _, s := range m.statusWrites {
+			p("- %s, %s (%d): %.2f per Microservice: %s", m.name, s.kind, s.services, float64(s.total)/float64(s.services), strings.Join(s.changes, "; "))
+		}
+	}
+	p("")
 }
 
 // meanTimes are the floor's and kubeship's convergence times, averaged over the rounds.

@@ -101,6 +101,7 @@ func (r *report) markdown() string {
 	p("")
 	p("![Ready services over time, kubeship and floor](converge.png)")
 	p("")
+	r.processCPU(p)
 	p("## API requests per Microservice")
 	p("")
 	p("The manager's client requests (`rest_client_requests_total`) during the create, until its queue was")
@@ -213,6 +214,46 @@ func (r *report) rounds(p func(string, ...any)) {
 	p("")
 	p("The other columns, the chart and every section below come from the first round.")
 	p("")
+}
+
+// processCPU tables, for each mix, the CPU every process used while each side
+// converged (means over the rounds): where kubeship's extra time goes on a machine the
+// control plane keeps busy.
+func (r *report) processCPU(p func(string, ...any)) {
+	p("## CPU by process while converging")
+	p("")
+	p("CPU seconds (user and system, from /proc) each process used from a side's first write until its whole")
+	p("fleet was ready, means over the rounds. `bench` is this program: the floor's writers or the")
+	p("Microservices' creators, and the watches that time both sides.")
+	p("")
+	p("| mix | process | floor | kubeship | kubeship - floor |")
+	p("| --- | --- | --- | --- | --- |")
+	for _, m := range r.mixes {
+		floor, kubeship := m.meanCPU()
+		for _, name := range cpuProcesses {
+			if floor[name] == 0 && kubeship[name] == 0 {
+				continue
+			}
+			p("| %s | %s | %.1f s | %.1f s | %+.1f s |", m.name, name, floor[name], kubeship[name], kubeship[name]-floor[name])
+		}
+		p("| %s | **all** | **%.1f s** | **%.1f s** | **%+.1f s (%+.0f %%)** |", m.name, floor.total(), kubeship.total(),
+			kubeship.total()-floor.total(), 100*(kubeship.total()/floor.total()-1))
+	}
+	p("")
+}
+
+// meanCPU is each process's CPU on either side, averaged over the rounds.
+func (m *mixResult) meanCPU() (floor, kubeship processCPU) {
+	floor, kubeship = processCPU{}, processCPU{}
+	for _, r := range m.rounds {
+		for name, v := range r.floorCPU {
+			floor[name] += v / float64(len(m.rounds))
+		}
+		for name, v := range r.kubeshipCPU {
+			kubeship[name] += v / float64(len(m.rounds))
+		}
+	}
+	return floor, kubeship
 }
 
 // statusWrites lists what the status writes of each mix's create changed, by kind.

@@ -25,11 +25,14 @@ const convergeTimeout = 20 * time.Minute
 type runResult struct {
 	total    time.Duration
 	timeline []time.Duration
+	// cpu is what each process used from the first write until the fleet was ready.
+	cpu processCPU
 }
 
 // round is one floor run and one kubeship run of a mix, made one after the other.
 type round struct {
-	floor, kubeship time.Duration
+	floor, kubeship       time.Duration
+	floorCPU, kubeshipCPU processCPU
 	// kubeshipFirst: kubeship ran before the floor in this round.
 	kubeshipFirst bool
 }
@@ -82,7 +85,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		return nil, err
 	}
 	res.kubeship, res.children, res.lag = conv.ready, conv.children, conv.lag
-	res.rounds = []round{{floor: res.floor.total, kubeship: res.kubeship.total}}
+	res.rounds = []round{{floor: res.floor.total, kubeship: res.kubeship.total, floorCPU: res.floor.cpu, kubeshipCPU: res.kubeship.cpu}}
 	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
 		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
 		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
@@ -117,7 +120,7 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 				if err != nil {
 					return fmt.Errorf("floor, round %d: %w", r+1, err)
 				}
-				rd.floor = floor.total
+				rd.floor, rd.floorCPU = floor.total, floor.cpu
 				continue
 			}
 			ns := roundNamespace("kubeship-"+m.name, r)
@@ -126,7 +129,7 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 				return fmt.Errorf("round %d: %w", r+1, err)
 			}
 			conv.stopWatch()
-			rd.kubeship, rd.kubeshipFirst = conv.ready.total, kubeshipFirst
+			rd.kubeship, rd.kubeshipCPU, rd.kubeshipFirst = conv.ready.total, conv.ready.cpu, kubeshipFirst
 			if err := b.mgr.stop(); err != nil {
 				return err
 			}
@@ -192,6 +195,7 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return conv, err
 	}
 	children := b.watchFloor(phase, ns, m, n)
+	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
 	children.start = ready.start
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
@@ -205,6 +209,7 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		stopWatch()
 		return conv, fmt.Errorf("kubeship: %w", err)
 	}
+	conv.ready.cpu = readProcessCPU().since(cpuBefore)
 	conv.ready.timeline = ready.timeline()
 	// Ready needs the children ready, so they all are by now.
 	if conv.children.total, err = children.wait(ctx, time.Minute); err != nil {
@@ -287,6 +292,7 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
 	ready := b.watchFloor(phase, ns, m, n)
+	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
 		return b.writeFloor(ctx, services[i], m.kind(i))
@@ -298,6 +304,7 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 	if res.total, err = ready.wait(ctx, convergeTimeout); err != nil {
 		return runResult{}, err
 	}
+	res.cpu = readProcessCPU().since(cpuBefore)
 	res.timeline = ready.timeline()
 	stop()
 	return res, b.deleteNamespace(ctx, ns)

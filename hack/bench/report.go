@@ -212,6 +212,7 @@ func (r *report) rounds(p func(string, ...any)) {
 		p("- %s: %s", m.name, strings.Join(m.roundParts(), "; "))
 	}
 	p("")
+	p("Written by: when the side's last Deployment was written (first seen by its watch).")
 	p("The other columns, the chart and every section below come from the first round.")
 	p("")
 }
@@ -285,9 +286,11 @@ func (m *mixResult) meanTimes() (floor, kubeship time.Duration) {
 func (m *mixResult) roundParts() []string {
 	parts := make([]string, len(m.rounds))
 	for i, r := range m.rounds {
-		order := fmt.Sprintf("floor %.1f s, kubeship %.1f s", r.floor.Seconds(), r.kubeship.Seconds())
+		floor := fmt.Sprintf("floor %.1f s (written by %.1f s)", r.floor.Seconds(), r.floorWritten.Seconds())
+		kubeship := fmt.Sprintf("kubeship %.1f s (written by %.1f s)", r.kubeship.Seconds(), r.kubeshipWritten.Seconds())
+		order := floor + ", " + kubeship
 		if r.kubeshipFirst {
-			order = fmt.Sprintf("kubeship %.1f s, floor %.1f s", r.kubeship.Seconds(), r.floor.Seconds())
+			order = kubeship + ", " + floor
 		}
 		parts[i] = fmt.Sprintf("%s (%.2f)", order, r.kubeship.Seconds()/r.floor.Seconds())
 	}

@@ -124,15 +124,28 @@ func TestConditionChanges(t *testing.T) {
 
 func TestRoundsAreAveragedAndListedInTheOrderRun(t *testing.T) {
 	m := &mixResult{rounds: []round{
-		{floor: 80 * time.Second, kubeship: 100 * time.Second},
-		{floor: 100 * time.Second, kubeship: 110 * time.Second, kubeshipFirst: true},
+		{floor: 80 * time.Second, kubeship: 100 * time.Second, floorWritten: 9 * time.Second, kubeshipWritten: 60 * time.Second,
+			floorCPU: processCPU{"etcd": 10, "kube-apiserver": 90}, kubeshipCPU: processCPU{"etcd": 12, "kube-apiserver": 100, "manager": 14}},
+		{floor: 100 * time.Second, kubeship: 110 * time.Second, kubeshipFirst: true, floorWritten: 11 * time.Second, kubeshipWritten: 70 * time.Second,
+			floorCPU: processCPU{"etcd": 14, "kube-apiserver": 110}, kubeshipCPU: processCPU{"etcd": 16, "kube-apiserver": 120, "manager": 16}},
 	}}
 	floor, kubeship := m.meanTimes()
 	if floor != 90*time.Second || kubeship != 105*time.Second {
 		t.Errorf("means = %s, %s; want 1m30s, 1m45s", floor, kubeship)
 	}
-	want := []string{"floor 80.0 s, kubeship 100.0 s (1.25)", "kubeship 110.0 s, floor 100.0 s (1.10)"}
+	want := []string{
+		"floor 80.0 s (written by 9.0 s), kubeship 100.0 s (written by 60.0 s) (1.25)",
+		"kubeship 110.0 s (written by 70.0 s), floor 100.0 s (written by 11.0 s) (1.10)",
+	}
 	if diff := cmp.Diff(want, m.roundParts()); diff != "" {
 		t.Errorf("roundParts (-want +got):\n%s", diff)
+	}
+	floorCPU, kubeshipCPU := m.meanCPU()
+	wantFloor, wantKubeship := processCPU{"etcd": 12, "kube-apiserver": 100}, processCPU{"etcd": 14, "kube-apiserver": 110, "manager": 15}
+	if diff := cmp.Diff(wantFloor, floorCPU); diff != "" {
+		t.Errorf("meanCPU floor (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(wantKubeship, kubeshipCPU); diff != "" {
+		t.Errorf("meanCPU kubeship (-want +got):\n%s", diff)
 	}
 }

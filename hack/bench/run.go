@@ -27,12 +27,16 @@ type runResult struct {
 	timeline []time.Duration
 	// cpu is what each process used from the first write until the fleet was ready.
 	cpu processCPU
+	// written is when the last Deployment was written (first seen by the watch).
+	written time.Duration
 }
 
 // round is one floor run and one kubeship run of a mix, made one after the other.
 type round struct {
 	floor, kubeship       time.Duration
 	floorCPU, kubeshipCPU processCPU
+	// floorWritten, kubeshipWritten: when each side's last Deployment was written.
+	floorWritten, kubeshipWritten time.Duration
 	// kubeshipFirst: kubeship ran before the floor in this round.
 	kubeshipFirst bool
 }
@@ -85,7 +89,10 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 		return nil, err
 	}
 	res.kubeship, res.children, res.lag = conv.ready, conv.children, conv.lag
-	res.rounds = []round{{floor: res.floor.total, kubeship: res.kubeship.total, floorCPU: res.floor.cpu, kubeshipCPU: res.kubeship.cpu}}
+	res.rounds = []round{{
+		floor: res.floor.total, kubeship: res.kubeship.total, floorCPU: res.floor.cpu, kubeshipCPU: res.kubeship.cpu,
+		floorWritten: res.floor.written, kubeshipWritten: res.children.written,
+	}}
 	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
 		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
 		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
@@ -120,7 +127,7 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 				if err != nil {
 					return fmt.Errorf("floor, round %d: %w", r+1, err)
 				}
-				rd.floor, rd.floorCPU = floor.total, floor.cpu
+				rd.floor, rd.floorCPU, rd.floorWritten = floor.total, floor.cpu, floor.written
 				continue
 			}
 			ns := roundNamespace("kubeship-"+m.name, r)
@@ -130,6 +137,7 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 			}
 			conv.stopWatch()
 			rd.kubeship, rd.kubeshipCPU, rd.kubeshipFirst = conv.ready.total, conv.ready.cpu, kubeshipFirst
+			rd.kubeshipWritten = conv.children.written
 			if err := b.mgr.stop(); err != nil {
 				return err
 			}
@@ -217,8 +225,18 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return conv, fmt.Errorf("kubeship's children: %w", err)
 	}
 	conv.children.timeline = children.timeline()
+	conv.children.written = lastOf(children.written)
 	conv.lag = lagBetween(children, ready)
 	return conv, nil
+}
+
+// lastOf is when the last key of r was marked (r saw them all).
+func lastOf(r *readiness) time.Duration {
+	t := r.timeline()
+	if len(t) == 0 {
+		return 0
+	}
+	return t[len(t)-1]
 }
 
 // afterConverge measures a converged fleet: the requests of the create (passes that
@@ -306,6 +324,7 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 	}
 	res.cpu = readProcessCPU().since(cpuBefore)
 	res.timeline = ready.timeline()
+	res.written = lastOf(ready.written)
 	stop()
 	return res, b.deleteNamespace(ctx, ns)
 }

@@ -23,7 +23,10 @@ import (
 
 // readiness records, from watches, when each of want keys first became ready.
 type readiness struct {
-	start time.Time
+	// written, on the readiness of children, records when each service's Deployment
+	// was first seen, i.e. written; nil elsewhere.
+	written *readiness
+	start   time.Time
 	want  int
 	mu    sync.Mutex
 	at    map[string]time.Duration
@@ -81,6 +84,7 @@ func (r *readiness) timeline() []time.Duration {
 // kubeship's Ready requires of the same objects.
 func (b *bench) watchFloor(ctx context.Context, ns string, m mix, n int) *readiness {
 	r := newReadiness(n)
+	r.written = newReadiness(n)
 	var mu sync.Mutex
 	deployReady, dbReady := map[string]bool{}, map[string]bool{}
 	needsDB := map[string]bool{}
@@ -97,7 +101,11 @@ func (b *bench) watchFloor(ctx context.Context, ns string, m mix, n int) *readin
 	factory := informers.NewSharedInformerFactoryWithOptions(b.cs, 0, informers.WithNamespace(ns))
 	onDeploy := func(obj any) {
 		d, ok := obj.(*appsv1.Deployment)
-		if !ok || !deploymentReady(d) {
+		if !ok {
+			return
+		}
+		r.written.mark(d.Name)
+		if !deploymentReady(d) {
 			return
 		}
 		mu.Lock()

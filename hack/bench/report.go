@@ -102,6 +102,7 @@ func (r *report) markdown() string {
 	p("![Ready services over time, kubeship and floor](converge.png)")
 	p("")
 	r.processCPU(p)
+	r.requestDeltas(p)
 	p("## API requests per Microservice")
 	p("")
 	p("The manager's client requests (`rest_client_requests_total`) during the create, until its queue was")
@@ -239,6 +240,24 @@ func (r *report) processCPU(p func(string, ...any)) {
 		}
 		p("| %s | **all** | **%.1f s** | **%.1f s** | **%+.1f s (%+.0f %%)** |", m.name, floor.total(), kubeship.total(),
 			kubeship.total()-floor.total(), 100*(kubeship.total()/floor.total()-1))
+	}
+	p("")
+}
+
+// requestDeltas lists, for each mix's first round, the requests kube-apiserver served
+// (every client's) whose counts differ most between the floor and kubeship.
+func (r *report) requestDeltas(p func(string, ...any)) {
+	p("What kube-apiserver served for every client (`apiserver_request_total`) from a side's first write until")
+	p("its fleet was ready, per service, first round: the kinds of request whose counts differ most.")
+	p("")
+	p("| mix | request | floor | kubeship | kubeship - floor |")
+	p("| --- | --- | --- | --- | --- |")
+	for _, m := range r.mixes {
+		for _, d := range largestDeltas(m.floor.requests, m.kubeship.requests, float64(m.n), 12) {
+			p("| %s | `%s` | %.2f | %.2f | %+.2f |", m.name, d.key, d.floor, d.kubeship, d.kubeship-d.floor)
+		}
+		floor, kubeship := m.floor.requests.total()/float64(m.n), m.kubeship.requests.total()/float64(m.n)
+		p("| %s | **all** | **%.1f** | **%.1f** | **%+.1f** |", m.name, floor, kubeship, kubeship-floor)
 	}
 	p("")
 }

@@ -149,3 +149,19 @@ func TestRoundsAreAveragedAndListedInTheOrderRun(t *testing.T) {
 		t.Errorf("meanCPU kubeship (-want +got):\n%s", diff)
 	}
 }
+
+func TestLargestDeltas(t *testing.T) {
+	floor := requestCounts{"APPLY deployments": 1000, "PUT pods/status": 4000, "GET leases": 50}
+	kubeship := requestCounts{"APPLY deployments": 1000, "PUT pods/status": 4100, "GET deployments": 3000, "PATCH microservices/status": 2000, "GET leases": 52}
+	got := largestDeltas(floor, kubeship, 1000, 2)
+	want := []requestDelta{
+		{key: "GET deployments", floor: 0, kubeship: 3},
+		{key: "PATCH microservices/status", floor: 0, kubeship: 2},
+	}
+	if diff := cmp.Diff(want, got, cmp.AllowUnexported(requestDelta{})); diff != "" {
+		t.Errorf("largestDeltas (-want +got):\n%s", diff)
+	}
+	if all := largestDeltas(floor, kubeship, 1000, 10); len(all) != 3 || all[2].key != "PUT pods/status" {
+		t.Errorf("largestDeltas without a limit = %+v; want the pod status updates third and the equal and tiny differences left out", all)
+	}
+}

@@ -29,6 +29,8 @@ type runResult struct {
 	cpu processCPU
 	// written is when the last Deployment was written (first seen by the watch).
 	written time.Duration
+	// requests is what kube-apiserver served meanwhile, for every client.
+	requests requestCounts
 }
 
 // round is one floor run and one kubeship run of a mix, made one after the other.
@@ -203,6 +205,11 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return conv, err
 	}
 	children := b.watchFloor(phase, ns, m, n)
+	requestsBefore, err := b.readRequests(ctx)
+	if err != nil {
+		stopWatch()
+		return conv, err
+	}
 	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
 	children.start = ready.start
@@ -218,6 +225,12 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return conv, fmt.Errorf("kubeship: %w", err)
 	}
 	conv.ready.cpu = readProcessCPU().since(cpuBefore)
+	requestsAfter, err := b.readRequests(ctx)
+	if err != nil {
+		stopWatch()
+		return conv, err
+	}
+	conv.ready.requests = requestsAfter.since(requestsBefore)
 	conv.ready.timeline = ready.timeline()
 	// Ready needs the children ready, so they all are by now.
 	if conv.children.total, err = children.wait(ctx, time.Minute); err != nil {
@@ -310,6 +323,10 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
 	ready := b.watchFloor(phase, ns, m, n)
+	requestsBefore, err := b.readRequests(ctx)
+	if err != nil {
+		return runResult{}, err
+	}
 	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
@@ -323,6 +340,11 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 		return runResult{}, err
 	}
 	res.cpu = readProcessCPU().since(cpuBefore)
+	requestsAfter, err := b.readRequests(ctx)
+	if err != nil {
+		return runResult{}, err
+	}
+	res.requests = requestsAfter.since(requestsBefore)
 	res.timeline = ready.timeline()
 	res.written = lastOf(ready.written)
 	stop()

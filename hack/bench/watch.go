@@ -27,10 +27,10 @@ type readiness struct {
 	// was first seen, i.e. written; nil elsewhere.
 	written *readiness
 	start   time.Time
-	want  int
-	mu    sync.Mutex
-	at    map[string]time.Duration
-	done  chan struct{}
+	want    int
+	mu      sync.Mutex
+	at      map[string]time.Duration
+	done    chan struct{}
 }
 
 func newReadiness(want int) *readiness {

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// requestCounts is apiserver_request_total summed by "VERB resource[/subresource]", for
+// every client: the bench, the manager, the controller manager, the scheduler, KWOK.
+type requestCounts map[string]float64
+
+// readRequests scrapes kube-apiserver's request counters.
+func (b *bench) readRequests(ctx context.Context) (requestCounts, error) {
+	raw, err := b.cs.CoreV1().RESTClient().Get().AbsPath("/metrics").DoRaw(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading kube-apiserver metrics: %w", err)
+	}
+	s, err := parseMetrics(strings.NewReader(string(raw)))
+	if err != nil {
+		return nil, err
+	}
+	return s.requestsByResource(), nil
+}
+
+func (s samples) requestsByResource() requestCounts {
+	out := requestCounts{}
+	f, ok := s["apiserver_request_total"]
+	if !ok {
+		return out
+	}
+	for _, m := range f.GetMetric() {
+		l := map[string]string{}
+		for _, p := range m.GetLabel() {
+			l[p.GetName()] = p.GetValue()
+		}
+		res := l["resource"]
+		if l["subresource"] != "" {
+			res += "/" + l["subresource"]
+		}
+		if res == "" {
+			// Discovery, /metrics, /healthz and the like.
+			continue
+		}
+		out[l["verb"]+" "+res] += m.GetCounter().GetValue()
+	}
+	return out
+}
+
+// since is the requests served between before and c.
+func (c requestCounts) since(before requestCounts) requestCounts {
+	out := requestCounts{}
+	for k, v := range c {
+		if d := v - before[k]; d > 0 {
+			out[k] = d
+		}
+	}
+	return out
+}
+
+// total is every request counted.
+func (c requestCounts) total() float64 {
+	var t float64
+	for _, v := range c {
+		t += v
+	}
+	return t
+}
+
+// requestDelta is one kind of request and how many of it each side's fleet cost.
+type requestDelta struct {
+	key             string
+	floor, kubeship float64
+}
+
+// largestDeltas are the kinds of request whose counts differ most between the two
+// sides (per service), at most limit of them, the largest difference first; kinds
+// neither side made at least once per 100 services are left out.
+func largestDeltas(floor, kubeship requestCounts, services float64, limit int) []requestDelta {
+	keys := map[string]bool{}
+	for k := range floor {
+		keys[k] = true
+	}
+	for k := range kubeship {
+		keys[k] = true
+	}
+	var out []requestDelta
+	for k := range keys {
+		d := requestDelta{key: k, floor: floor[k] / services, kubeship: kubeship[k] / services}
+		if math.Abs(d.kubeship-d.floor) < 0.01 {
+			continue
+		}
+		out = append(out, d)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		di, dj := math.Abs(out[i].kubeship-out[i].floor), math.Abs(out[j].kubeship-out[j].floor)
+		if di != dj {
+			return di > dj
+		}
+		return out[i].key < out[j].key
+	})
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
+}

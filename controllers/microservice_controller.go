@@ -99,7 +99,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr), routeErr)
 	st := computeStatus(ms, obs)
 	if stepErr == nil && !equality.Semantic.DeepEqual(ms.Status, st) {
-		if wait := r.progress.holdFor(req.NamespacedName, ms.Generation, ms.Status.Conditions, st.Conditions, time.Now()); wait > 0 {
+		if wait := r.progress.holdFor(req.NamespacedName, ms.Generation, ms.CreationTimestamp.Time, ms.Status.Conditions, st.Conditions, time.Now()); wait > 0 {
 			return ctrl.Result{RequeueAfter: wait}, nil
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	kstatus "sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -98,10 +97,13 @@ func setImage(g Gomega, ctx context.Context, key client.ObjectKey, image string)
 }
 
 // kstatusOf is what kstatus (Flux, kpt, cli-utils' status poller) makes of ms now.
+// It reads the object as the API server serves it, not through the typed struct, whose
+// omitempty fields would hide a zero status.observedGeneration.
 func kstatusOf(g Gomega, ctx context.Context, key client.ObjectKey) kstatus.Status {
-	raw, err := runtime.DefaultUnstructuredConverter.ToUnstructured(mustGet(g, ctx, key))
-	g.Expect(err).NotTo(HaveOccurred())
-	res, err := kstatus.Compute(&unstructured.Unstructured{Object: raw})
+	u := &unstructured.Unstructured{}
+	u.SetGroupVersionKind(v1alpha1.GroupVersion.WithKind("Microservice"))
+	g.Expect(k8s.Get(ctx, key, u)).To(Succeed())
+	res, err := kstatus.Compute(u)
 	g.Expect(err).NotTo(HaveOccurred())
 	return res.Status
 }

@@ -62,6 +62,10 @@ type Options struct {
 	// wait behind the previous one (see progressCoalescer); zero writes every change at
 	// once. The manager's flag defaults to DefaultProgressCoalesce.
 	StatusCoalesce time.Duration
+	// FirstStatusDelay is how long after its creation a Microservice's first status may
+	// wait while it only reports progress (see progressCoalescer); zero (the flag's
+	// default) reports at once.
+	FirstStatusDelay time.Duration
 
 	// onReconcile, set only by tests, sees every request a controller reconciles, with
 	// the context the pass runs under.

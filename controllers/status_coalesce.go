@@ -32,22 +32,37 @@ var progressReasons = map[string]bool{
 // write: Ready=True, a failure, a new generation and anything that needs a person are
 // written at once, and a held-back status is written when its window ends. The times
 // live in memory; after a restart the first write simply goes out.
+//
+// With first set (--first-status-delay), a Microservice's very first status may wait
+// too, while it only says the service is on its way, until first after the
+// Microservice's creation: a service Ready by then costs one status write instead of
+// two. Meanwhile its status reads observedGeneration 0 (the CRD's default), so
+// kstatus-based tools see it InProgress. The wait is counted from the creation
+// timestamp, so a restart neither shortens nor lengthens it.
 type progressCoalescer struct {
 	window time.Duration
+	first  time.Duration
 	mu     sync.Mutex
 	// written holds when a progress status was last written, per Microservice still
 	// progressing; an entry is dropped once its service writes anything else.
 	written map[types.NamespacedName]time.Time
 }
 
-func newProgressCoalescer(window time.Duration) *progressCoalescer {
-	return &progressCoalescer{window: window, written: map[types.NamespacedName]time.Time{}}
+func newProgressCoalescer(window, first time.Duration) *progressCoalescer {
+	return &progressCoalescer{window: window, first: first, written: map[types.NamespacedName]time.Time{}}
 }
 
 // holdFor returns how long the write of next (replacing stored) should wait, or 0 to
-// write it now.
-func (c *progressCoalescer) holdFor(key types.NamespacedName, generation int64, stored, next []metav1.Condition, now time.Time) time.Duration {
-	if c == nil || c.window <= 0 || !progressing(stored, generation) || !progressing(next, generation) {
+// write it now; created is when the Microservice was created.
+func (c *progressCoalescer) holdFor(key types.NamespacedName, generation int64, created time.Time, stored, next []metav1.Condition, now time.Time) time.Duration {
+	if c == nil || !progressing(next, generation) {
+		return 0
+	}
+	if meta.FindStatusCondition(stored, v1alpha1.ConditionReady) == nil {
+		// Never reported: only the first-report delay applies.
+		return max(0, created.Add(c.first).Sub(now))
+	}
+	if c.window <= 0 || !progressing(stored, generation) {
 		return 0
 	}
 	c.mu.Lock()

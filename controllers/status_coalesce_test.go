@@ -43,11 +43,11 @@ func TestProgressCoalescerHoldsOnlyProgressRefinements(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c := newProgressCoalescer(tc.window)
+			c := newProgressCoalescer(tc.window, 0)
 			if tc.written != nil {
 				c.wrote(key, 3, tc.written, t0)
 			}
-			if got := c.holdFor(key, tc.generation, tc.stored, tc.next, t0.Add(tc.at)); got != tc.want {
+			if got := c.holdFor(key, tc.generation, t0.Add(-time.Hour), tc.stored, tc.next, t0.Add(tc.at)); got != tc.want {
 				t.Errorf("holdFor = %v, want %v", got, tc.want)
 			}
 		})
@@ -56,7 +56,7 @@ func TestProgressCoalescerHoldsOnlyProgressRefinements(t *testing.T) {
 
 func TestProgressCoalescerForgetsWhatIsDone(t *testing.T) {
 	key := types.NamespacedName{Namespace: "shop", Name: "orders"}
-	c := newProgressCoalescer(time.Second)
+	c := newProgressCoalescer(time.Second, 0)
 	now := time.Now()
 	c.wrote(key, 1, []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, Reason: v1alpha1.ReasonRolloutInProgress, ObservedGeneration: 1}}, now)
 	if len(c.written) != 1 {
@@ -85,7 +85,41 @@ func TestProgressCoalescerForgetsWhatIsDone(t *testing.T) {
 	var none *progressCoalescer
 	none.wrote(key, 1, nil, now)
 	none.forget(key)
-	if got := none.holdFor(key, 1, nil, nil, now); got != 0 {
+	if got := none.holdFor(key, 1, now, nil, nil, now); got != 0 {
 		t.Errorf("a nil coalescer holds for %v", got)
+	}
+}
+
+func TestFirstStatusWaitsOnlyWhileItWouldReportProgress(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "orders"}
+	ready := func(status metav1.ConditionStatus, reason string, gen int64) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: gen}}
+	}
+	created := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
+	rollingOut := ready(metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress, 1)
+	cases := []struct {
+		name         string
+		first        time.Duration
+		stored, next []metav1.Condition
+		at           time.Duration // after the creation
+		want         time.Duration
+	}{
+		{"progress, early", 30 * time.Second, nil, rollingOut, 5 * time.Second, 25 * time.Second},
+		{"waiting for the database, early", 30 * time.Second, nil, ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseNotReady, 1), 0, 30 * time.Second},
+		{"progress, the delay has passed", 30 * time.Second, nil, rollingOut, 30 * time.Second, 0},
+		{"Ready is written at once", 30 * time.Second, nil, ready(metav1.ConditionTrue, v1alpha1.ReasonReady, 1), 0, 0},
+		{"a failure is written at once", 30 * time.Second, nil, ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseFailed, 1), 0, 0},
+		{"a refused child is written at once", 30 * time.Second, nil, ready(metav1.ConditionFalse, v1alpha1.ReasonResourceNotOwned, 1), 0, 0},
+		{"delay off", 0, nil, rollingOut, 0, 0},
+		{"a status was already written", 30 * time.Second, ready(metav1.ConditionFalse, v1alpha1.ReasonObservedGenerationStale, 1), rollingOut, 5 * time.Second, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			// No coalescing window: only the first-report delay is at work.
+			c := newProgressCoalescer(0, tc.first)
+			if got := c.holdFor(key, 1, created, tc.stored, tc.next, created.Add(tc.at)); got != tc.want {
+				t.Errorf("holdFor = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }

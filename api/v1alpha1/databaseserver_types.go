@@ -102,8 +102,11 @@ type DatabaseServer struct {
 	// +required
 	Spec DatabaseServerSpec `json:"spec"`
 
-	// status is the observed state, written by the operator.
+	// status is the observed state, written by the operator. Until the operator first
+	// checks the server, it reads observedGeneration 0 (a schema default): behind
+	// metadata.generation, so kstatus-based tools see it as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status DatabaseServerStatus `json:"status,omitempty"`
 }
 

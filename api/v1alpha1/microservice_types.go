@@ -278,8 +278,11 @@ type Microservice struct {
 	// +required
 	Spec MicroserviceSpec `json:"spec"`
 
-	// status is the observed state, written by the operator.
+	// status is the observed state, written by the operator. Until the operator first
+	// reports, it reads observedGeneration 0 (a schema default): behind metadata.generation,
+	// so kstatus-based tools see the new service as InProgress, not Current.
 	// +optional
+	// +kubebuilder:default={observedGeneration: 0}
 	Status MicroserviceStatus `json:"status,omitempty"`
 }
 

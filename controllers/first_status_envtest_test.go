@@ -82,9 +82,7 @@ func TestFirstStatusWaitsForReadyWithinTheDelay(t *testing.T) {
 		ms := newMicroservice(newDrivenNamespace(t), "quick")
 		g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 		key := client.ObjectKeyFromObject(ms)
-		counter := &statusWriteCounter{Client: k8s}
-		r := &MicroserviceReconciler{Client: client.WithFieldOwner(counter, FieldOwner), APIReader: k8s,
-			progress: newProgressCoalescer(DefaultProgressCoalesce, time.Hour)}
+		r, counter := firstDelayReconciler(time.Hour)
 
 		res := pass(g, r, key)
 		g.Expect(res.RequeueAfter).To(BeNumerically(">", 50*time.Minute), "the first report should wait for the rest of the delay")
@@ -104,9 +102,7 @@ func TestFirstStatusWaitsForReadyWithinTheDelay(t *testing.T) {
 		ms := newMicroservice(newDrivenNamespace(t), "plain")
 		g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 		key := client.ObjectKeyFromObject(ms)
-		counter := &statusWriteCounter{Client: k8s}
-		r := &MicroserviceReconciler{Client: client.WithFieldOwner(counter, FieldOwner), APIReader: k8s,
-			progress: newProgressCoalescer(DefaultProgressCoalesce, 0)}
+		r, counter := firstDelayReconciler(0)
 
 		g.Expect(pass(g, r, key).RequeueAfter).To(BeZero())
 		g.Expect(counter.statusWrites.Load()).To(Equal(int64(1)))
@@ -118,9 +114,7 @@ func TestFirstStatusWaitsForReadyWithinTheDelay(t *testing.T) {
 		ms := newMicroservice(newDrivenNamespace(t), "slow")
 		g.Expect(k8s.Create(ctx, ms)).To(Succeed())
 		key := client.ObjectKeyFromObject(ms)
-		counter := &statusWriteCounter{Client: k8s}
-		r := &MicroserviceReconciler{Client: client.WithFieldOwner(counter, FieldOwner), APIReader: k8s,
-			progress: newProgressCoalescer(DefaultProgressCoalesce, time.Nanosecond)}
+		r, counter := firstDelayReconciler(time.Nanosecond)
 
 		g.Expect(pass(g, r, key).RequeueAfter).To(BeZero())
 		g.Expect(counter.statusWrites.Load()).To(Equal(int64(1)))
@@ -135,14 +129,20 @@ func TestFirstStatusWaitsForReadyWithinTheDelay(t *testing.T) {
 		g.Expect(k8s.Create(ctx, legacyService(ns, "taken"))).To(Succeed())
 		g.Expect(k8s.Create(ctx, foreign)).To(Succeed())
 		key := client.ObjectKeyFromObject(foreign)
-		counter := &statusWriteCounter{Client: k8s}
-		r := &MicroserviceReconciler{Client: client.WithFieldOwner(counter, FieldOwner), APIReader: k8s,
-			progress: newProgressCoalescer(DefaultProgressCoalesce, time.Hour)}
+		r, counter := firstDelayReconciler(time.Hour)
 
 		g.Expect(pass(g, r, key).RequeueAfter).To(BeNumerically("<=", notOwnedRecheck))
 		g.Expect(counter.statusWrites.Load()).To(Equal(int64(1)))
 		g.Expect(ready(g, key)).To(HaveField("Reason", v1alpha1.ReasonResourceNotOwned))
 	})
+}
+
+// firstDelayReconciler is a reconciler whose first status may wait for first, and the
+// counter of the status writes it makes.
+func firstDelayReconciler(first time.Duration) (*MicroserviceReconciler, *statusWriteCounter) {
+	counter := &statusWriteCounter{Client: k8s}
+	return &MicroserviceReconciler{Client: client.WithFieldOwner(counter, FieldOwner), APIReader: k8s,
+		progress: newProgressCoalescer(DefaultProgressCoalesce, first)}, counter
 }
 
 // statusWriteCounter counts the status writes made through it.

@@ -198,6 +198,15 @@ func (s samples) by(family, label string, match map[string]string) map[string]fl
 	return out
 }
 
+// labelsOf is m's labels by name.
+func labelsOf(m *dto.Metric) map[string]string {
+	l := make(map[string]string, len(m.GetLabel()))
+	for _, p := range m.GetLabel() {
+		l[p.GetName()] = p.GetValue()
+	}
+	return l
+}
+
 func labelsMatch(m *dto.Metric, match map[string]string) bool {
 	found := 0
 	for _, l := range m.GetLabel() {

@@ -103,10 +103,7 @@ func (s samples) kubeshipWrites() map[string]float64 {
 		return out
 	}
 	for _, m := range f.GetMetric() {
-		l := map[string]string{}
-		for _, p := range m.GetLabel() {
-			l[p.GetName()] = p.GetValue()
-		}
+		l := labelsOf(m)
 		verb, res := l["verb"], l["resource"]
 		if l["subresource"] != "" {
 			res += "/" + l["subresource"]

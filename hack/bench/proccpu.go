@@ -20,7 +20,7 @@ var cpuProcesses = []string{
 }
 
 // processCPU is CPU seconds (user and system) by command name.
-type processCPU map[string]float64
+type processCPU = tally
 
 // readProcessCPU sums the CPU time used so far by every running process named in
 // cpuProcesses. A process that exits between two readings takes its time with it; the
@@ -65,24 +65,4 @@ func parseStat(raw []byte) (string, float64, bool) {
 		return "", 0, false
 	}
 	return string(raw[open+1 : end]), float64(u+s) / clockTicks, true
-}
-
-// since is the CPU each process used between before and c.
-func (c processCPU) since(before processCPU) processCPU {
-	out := processCPU{}
-	for name, v := range c {
-		if d := v - before[name]; d > 0 {
-			out[name] = d
-		}
-	}
-	return out
-}
-
-// total is the CPU of every process together.
-func (c processCPU) total() float64 {
-	var t float64
-	for _, v := range c {
-		t += v
-	}
-	return t
 }

@@ -10,7 +10,7 @@ import (
 
 // requestCounts is apiserver_request_total summed by "VERB resource[/subresource]", for
 // every client: the bench, the manager, the controller manager, the scheduler, KWOK.
-type requestCounts map[string]float64
+type requestCounts = tally
 
 // readRequests scrapes kube-apiserver's request counters.
 func (b *bench) readRequests(ctx context.Context) (requestCounts, error) {
@@ -32,10 +32,7 @@ func (s samples) requestsByResource() requestCounts {
 		return out
 	}
 	for _, m := range f.GetMetric() {
-		l := map[string]string{}
-		for _, p := range m.GetLabel() {
-			l[p.GetName()] = p.GetValue()
-		}
+		l := labelsOf(m)
 		res := l["resource"]
 		if l["subresource"] != "" {
 			res += "/" + l["subresource"]
@@ -47,26 +44,6 @@ func (s samples) requestsByResource() requestCounts {
 		out[l["verb"]+" "+res] += m.GetCounter().GetValue()
 	}
 	return out
-}
-
-// since is the requests served between before and c.
-func (c requestCounts) since(before requestCounts) requestCounts {
-	out := requestCounts{}
-	for k, v := range c {
-		if d := v - before[k]; d > 0 {
-			out[k] = d
-		}
-	}
-	return out
-}
-
-// total is every request counted.
-func (c requestCounts) total() float64 {
-	var t float64
-	for _, v := range c {
-		t += v
-	}
-	return t
 }
 
 // requestDelta is one kind of request and how many of it each side's fleet cost.

@@ -23,6 +23,9 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/go-logr/logr"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 )
 
 type config struct {
@@ -60,6 +63,9 @@ func main() {
 	flag.StringVar(&cfg.clusterDir, "cluster-dir", "", "Private cluster directory (default ~/.cache/kubeship/bench-cluster); wiped at start.")
 	flag.StringVar(&flags, "manager-flags", "", "Extra manager flags, space-separated (e.g. --microservice-concurrency=8).")
 	flag.Parse()
+	// The bench reports through its own log; controller-runtime's client has nothing to
+	// add, and without a logger it prints a stack trace after 30 seconds.
+	ctrllog.SetLogger(logr.Discard())
 	cfg.mixes = splitList(mixes, ",")
 	cfg.flags = splitList(flags, " ")
 	root, err := os.Getwd()

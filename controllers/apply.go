@@ -38,31 +38,33 @@ func syncChild[O client.Object, A runtime.ApplyConfiguration](
 		}
 		return r.deleteOwned(ctx, ms, live, true, kind)
 	}
-	found, _, err := r.claimChild(ctx, ms, name, live, false)
-	if err != nil {
-		return fmt.Errorf("reading %s: %w", kind, err)
-	}
-	return applyChild(ctx, r.Client, obs, kind, live, found, desired, extract)
+	return r.claimAndApply(ctx, ms, kind, name, live, func(found bool) error {
+		return applyChild(ctx, r.Client, obs, kind, live, found, desired, extract)
+	})
 }
 
 // applyChild server-side applies desired, unless live already holds exactly the fields
 // kubeship owns with the values it wants: then it sends nothing, so a pass over a
-// converged object costs no API request. On return live holds the object as the API
-// server has it; a creation is noted in obs for the Created event.
+// converged object costs no API request. A child not found is created with a
+// create-only apply (createChild), which returns errChildExists when an object by that
+// name exists. On return live holds the object as the API server has it; a creation is
+// noted in obs for the Created event.
 func applyChild[O client.Object, A runtime.ApplyConfiguration](
 	ctx context.Context, c client.Client, obs *observed, kind string, live O, found bool, desired A, extract extractFunc[O, A],
 ) error {
-	if found {
-		owned, err := extract(live, FieldOwner)
-		if err == nil && equality.Semantic.DeepEqual(owned, desired) {
-			return nil
+	if !found {
+		if err := createChild(ctx, c, live, desired); err != nil {
+			return fmt.Errorf("creating %s: %w", kind, err)
 		}
+		obs.created = append(obs.created, kind)
+		return nil
+	}
+	owned, err := extract(live, FieldOwner)
+	if err == nil && equality.Semantic.DeepEqual(owned, desired) {
+		return nil
 	}
 	if err := c.Apply(ctx, desired, client.ForceOwnership); err != nil {
 		return fmt.Errorf("applying %s: %w", kind, err)
-	}
-	if !found {
-		obs.created = append(obs.created, kind)
 	}
 	// The apply response (the whole object) was decoded into desired.
 	raw, err := json.Marshal(desired)

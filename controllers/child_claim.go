@@ -84,17 +84,54 @@ func (r *MicroserviceReconciler) claimChild(ctx context.Context, ms *v1alpha1.Mi
 	if err != nil || !found {
 		return found, false, err
 	}
+	adopted, err = r.claimExisting(ctx, ms, name, obj, byLabels)
+	return true, adopted, err
+}
+
+// claimAndApply claims ms's child called name into live and calls apply with whether it
+// was found; apply writes it with applyChild. Only the cache is read first: a child it
+// does not hold is created by applyChild's create-only apply, which changes nothing when
+// an object by that name exists after all (someone else's, which the label-filtered
+// cache never holds, or kubeship's own not seen yet). Then the claim is made again from
+// the API server and apply called once more with its outcome. So a new child costs one
+// request, not a read proving it absent and then a write.
+func (r *MicroserviceReconciler) claimAndApply(ctx context.Context, ms *v1alpha1.Microservice, kind, name string, live client.Object, apply func(found bool) error) error {
+	err := r.Get(ctx, client.ObjectKey{Namespace: ms.Namespace, Name: name}, live)
+	found := err == nil
+	switch {
+	case found:
+		_, err = r.claimExisting(ctx, ms, name, live, false)
+	case apierrors.IsNotFound(err):
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", kind, err)
+	}
+	if err := apply(found); !errors.Is(err, errChildExists) {
+		return err
+	}
+	found, _, err = r.claimChild(ctx, ms, name, live, false)
+	if err != nil {
+		return fmt.Errorf("reading %s: %w", kind, err)
+	}
+	return apply(found)
+}
+
+// claimExisting decides whether kubeship may write obj, an existing child of ms called
+// name (see claimChild); adopted is true when its owner consented and kubeship took
+// its fields.
+func (r *MicroserviceReconciler) claimExisting(ctx context.Context, ms *v1alpha1.Microservice, name string, obj client.Object, byLabels bool) (adopted bool, err error) {
 	kind := kindOf(r.Scheme(), obj)
 	switch d := decideOwnership(ms, kind, obj, byLabels); d.claim {
 	case claimOwned:
-		return true, false, nil
+		return false, nil
 	case claimRefused:
-		return true, false, &notOwnedError{kind: kind, name: name, reason: d.reason, message: d.message}
+		return false, &notOwnedError{kind: kind, name: name, reason: d.reason, message: d.message}
 	}
 	if err := r.takeFieldOwnership(ctx, obj); err != nil {
-		return true, false, fmt.Errorf("adopting %s %s: %w", kind, name, err)
+		return false, fmt.Errorf("adopting %s %s: %w", kind, name, err)
 	}
-	return true, true, nil
+	return true, nil
 }
 
 // getChild reads a child of ms; found is false when it does not exist. A cache miss is

@@ -53,15 +53,14 @@ func (r *MicroserviceReconciler) reconcileDedicated(ctx context.Context, ms *v1a
 // claim template, which cannot change.
 func (r *MicroserviceReconciler) applyDatabaseStatefulSet(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	sts := &appsv1.StatefulSet{}
-	found, _, err := r.claimChild(ctx, ms, resources.DatabaseObjectName(ms), sts, false)
+	err := r.claimAndApply(ctx, ms, "database StatefulSet", resources.DatabaseObjectName(ms), sts, func(found bool) error {
+		claimSize := resources.DatabaseStorage(ms.Spec.Database)
+		if found {
+			claimSize = templateClaimSize(sts, claimSize)
+		}
+		return applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), extractDatabaseStatefulSet)
+	})
 	if err != nil {
-		return fmt.Errorf("reading database StatefulSet: %w", err)
-	}
-	claimSize := resources.DatabaseStorage(ms.Spec.Database)
-	if found {
-		claimSize = templateClaimSize(sts, claimSize)
-	}
-	if err := applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), extractDatabaseStatefulSet); err != nil {
 		return err
 	}
 	obs.database.statefulSet = sts

@@ -46,11 +46,9 @@ func (r *MicroserviceReconciler) applyWorkload(ctx context.Context, ms *v1alpha1
 func (r *MicroserviceReconciler) applyDeployment(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {
 	env := r.connectionEnv(ctx, ms, obs)
 	live := &appsv1.Deployment{}
-	found, _, err := r.claimChild(ctx, ms, ms.Name, live, false)
-	if err != nil {
-		return fmt.Errorf("reading Deployment: %w", err)
-	}
-	err = r.applyDeploymentOver(ctx, ms, obs, env, live, found)
+	err := r.claimAndApply(ctx, ms, "Deployment", ms.Name, live, func(found bool) error {
+		return r.applyDeploymentOver(ctx, ms, obs, env, live, found)
+	})
 	if !apierrors.IsConflict(err) || r.APIReader == nil {
 		return err
 	}

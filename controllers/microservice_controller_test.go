@@ -208,6 +208,17 @@ func (s *statusCounter) Patch(ctx context.Context, o client.Object, p client.Pat
 	return s.SubResourceWriter.Patch(ctx, o, p, opts...)
 }
 
+// resourceVersionsOf reads the objects called key, one of each kind given, through c and
+// returns their resourceVersions in that order.
+func resourceVersionsOf(g Gomega, ctx context.Context, c client.Reader, key client.ObjectKey, objs ...client.Object) []string {
+	out := make([]string, len(objs))
+	for i, obj := range objs {
+		g.Expect(c.Get(ctx, key, obj)).To(Succeed())
+		out[i] = obj.GetResourceVersion()
+	}
+	return out
+}
+
 func TestConvergedPassWritesNothing(t *testing.T) {
 	g := NewWithT(t)
 	ctx := context.Background()
@@ -222,17 +233,11 @@ func TestConvergedPassWritesNothing(t *testing.T) {
 	}, timeout, interval).Should(Succeed())
 
 	// Wait until the manager's cache holds what the API server holds, then run one pass.
-	versions := func(c client.Client) [3]string {
-		var ms v1alpha1.Microservice
-		var d appsv1.Deployment
-		var s corev1.Service
-		g.Expect(c.Get(ctx, key, &ms)).To(Succeed())
-		g.Expect(c.Get(ctx, key, &d)).To(Succeed())
-		g.Expect(c.Get(ctx, key, &s)).To(Succeed())
-		return [3]string{ms.ResourceVersion, d.ResourceVersion, s.ResourceVersion}
+	versions := func(c client.Client) []string {
+		return resourceVersionsOf(g, ctx, c, key, &v1alpha1.Microservice{}, &appsv1.Deployment{}, &corev1.Service{})
 	}
 	before := versions(k8s)
-	g.Eventually(func() [3]string { return versions(mgrClient) }, timeout, interval).Should(Equal(before))
+	g.Eventually(func() []string { return versions(mgrClient) }, timeout, interval).Should(Equal(before))
 
 	// The cache keeps kubeship's own managed fields only (keepOwnFieldManagers), and
 	// the pass still sees that nothing differs.

@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -316,15 +317,23 @@ func TestForeignChildrenOfEveryKindAreNeverWritten(t *testing.T) {
 	}
 }
 
-// secretCacheMiss is a cache that has not yet seen any Secret, as the manager's cache
-// right after kubeship created the credentials Secret.
-type secretCacheMiss struct{ client.Client }
+// cacheMiss is a cache that has not yet seen any object of the kinds missed says, as
+// the manager's cache right after kubeship created them.
+type cacheMiss struct {
+	client.Client
+	missed func(client.Object) bool
+}
 
-func (c secretCacheMiss) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
-	if _, ok := obj.(*corev1.Secret); ok {
-		return apierrors.NewNotFound(corev1.Resource("secrets"), key.Name)
+func (c cacheMiss) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	if c.missed(obj) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: kindOf(c.Scheme(), obj)}, key.Name)
 	}
 	return c.Client.Get(ctx, key, obj, opts...)
+}
+
+func isSecret(obj client.Object) bool {
+	_, ok := obj.(*corev1.Secret)
+	return ok
 }
 
 func TestCredentialsSecretCacheMissIsNoFalseAlarm(t *testing.T) {
@@ -337,7 +346,7 @@ func TestCredentialsSecretCacheMissIsNoFalseAlarm(t *testing.T) {
 	secret := &corev1.Secret{}
 	g.Eventually(func() error { return k8s.Get(ctx, dbKey(key), secret) }, timeout, interval).Should(Succeed())
 
-	r := &MicroserviceReconciler{Client: client.WithFieldOwner(secretCacheMiss{k8s}, FieldOwner), APIReader: k8s}
+	r := &MicroserviceReconciler{Client: client.WithFieldOwner(cacheMiss{k8s, isSecret}, FieldOwner), APIReader: k8s}
 	for range 2 {
 		_, err := r.Reconcile(ctx, ctrl.Request{NamespacedName: key})
 		g.Expect(err).NotTo(HaveOccurred(), "a Secret kubeship made is kubeship's, cached or not")

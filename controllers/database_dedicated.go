@@ -58,7 +58,7 @@ func (r *MicroserviceReconciler) applyDatabaseStatefulSet(ctx context.Context, m
 		if found {
 			claimSize = templateClaimSize(sts, claimSize)
 		}
-		return applyChild(ctx, r.Client, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), extractDatabaseStatefulSet)
+		return applyChild(ctx, r, ms, obs, "database StatefulSet", sts, found, resources.DatabaseStatefulSet(ms, claimSize), extractDatabaseStatefulSet)
 	})
 	if err != nil {
 		return err

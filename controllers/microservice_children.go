@@ -16,6 +16,7 @@ import (
 	policyv1ac "k8s.io/client-go/applyconfigurations/policy/v1"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 
 	"github.com/kubeship/kubeship/api/v1alpha1"
 	"github.com/kubeship/kubeship/controllers/resources"
@@ -91,7 +92,7 @@ func (r *MicroserviceReconciler) applyDeploymentOver(ctx context.Context, ms *v1
 			return err
 		}
 	}
-	if err := applyChild(ctx, r.Client, obs, "Deployment", live, found, desired, extract); err != nil {
+	if err := applyChild(ctx, r, ms, obs, "Deployment", live, found, desired, extract); err != nil {
 		return err
 	}
 	obs.deployment = live
@@ -122,11 +123,26 @@ func autoscaledReplicas(ms *v1alpha1.Microservice, live *appsv1.Deployment, foun
 	if !found {
 		return resources.MinReplicas(ms), true
 	}
-	owned, err := appsv1ac.ExtractDeployment(live, FieldOwner)
-	if err != nil || owned.Spec == nil || owned.Spec.Replicas == nil || live.Spec.Replicas == nil {
+	if live.Spec.Replicas == nil || !appliesField(live, replicasPath) {
 		return 0, false
 	}
 	return *live.Spec.Replicas, true
+}
+
+// replicasPath is spec.replicas as a managed-fields path.
+var replicasPath = fieldpath.MakePathOrDie("spec", "replicas")
+
+// appliesField tells whether kubeship's apply entry in live's managed fields holds path.
+func appliesField(live client.Object, path fieldpath.Path) bool {
+	entry, ok := appliedEntry(live)
+	if !ok {
+		return false
+	}
+	set := &fieldpath.Set{}
+	if err := set.FromJSON(entry.FieldsV1.GetRawReader()); err != nil {
+		return false
+	}
+	return set.Has(path)
 }
 
 func (r *MicroserviceReconciler) applyService(ctx context.Context, ms *v1alpha1.Microservice, obs *observed) error {

@@ -47,6 +47,8 @@ type MicroserviceReconciler struct {
 	// conflicts spaces the retries of status writes that met a conflict; nil retries
 	// each after conflictRetryFirst.
 	conflicts *statusConflicts
+	// applied remembers which children hold what kubeship applies; nil remembers none.
+	applied *appliedMemo
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -76,6 +78,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		if apierrors.IsNotFound(err) {
 			r.progress.forget(req.NamespacedName)
 			r.conflicts.clear(req.NamespacedName)
+			r.applied.forget(req.NamespacedName, "")
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

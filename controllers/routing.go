@@ -113,7 +113,7 @@ func (r *MicroserviceReconciler) syncHTTPRoute(ctx context.Context, ms *v1alpha1
 	if err != nil {
 		return fmt.Errorf("reading HTTPRoute: %w", err)
 	}
-	if err := applyChild(ctx, r.Client, obs, "HTTPRoute", live, found, desired, gatewayv1ac.ExtractHTTPRoute); err != nil {
+	if err := applyChild(ctx, r, ms, obs, "HTTPRoute", live, found, desired, gatewayv1ac.ExtractHTTPRoute); err != nil {
 		return err
 	}
 	obs.routes.httpRoute = live

@@ -159,19 +159,23 @@ func (b *bench) settle(ctx context.Context) (snapshot, error) {
 	}
 }
 
-// idleWindow counts the manager's requests over cfg.idle with nothing to do.
-func (b *bench) idleWindow(ctx context.Context) (calls, error) {
+// idleWindow counts the manager's requests over cfg.idle with nothing to do, and the
+// CPU every process used meanwhile: what each second of a side's window costs the
+// machine with the fleet in place, whatever the side does.
+func (b *bench) idleWindow(ctx context.Context) (calls, processCPU, error) {
 	before, err := b.snapshot(ctx)
 	if err != nil {
-		return calls{}, err
+		return calls{}, nil, err
 	}
+	cpuBefore := readProcessCPU()
 	select {
 	case <-ctx.Done():
-		return calls{}, ctx.Err()
+		return calls{}, nil, ctx.Err()
 	case <-time.After(b.cfg.idle):
 	}
+	cpu := readProcessCPU().since(cpuBefore)
 	after, err := b.snapshot(ctx)
-	return after.since(before), err
+	return after.since(before), cpu, err
 }
 
 // restart stops the manager and starts a new one, and measures how long it takes to

@@ -14,9 +14,10 @@ const clockTicks = 100
 
 // cpuProcesses are the processes whose CPU time each side of a round is charged with,
 // by their command name as /proc shows it (cut to 15 characters): the control plane,
-// the manager, and the bench itself (its writers and watches).
+// KWOK's controller that plays the nodes and pods, the local PostgreSQL (its server and
+// every session), the manager, and the bench itself (its writers and watches).
 var cpuProcesses = []string{
-	"kube-apiserver", "etcd", "kube-controller", "kube-scheduler", "kwok", "metrics-server", "manager", "bench",
+	"kube-apiserver", "etcd", "kube-controller", "kube-scheduler", "kwok-controller", "metrics-server", "postgres", "manager", "bench",
 }
 
 // processCPU is CPU seconds (user and system) by command name.

@@ -127,13 +127,17 @@ func (r *report) markdown() string {
 	r.statusWrites(p)
 	p("## Idle, restart and latency")
 	p("")
-	p("| mix | writes in %s idle | writes from a restart to %s after catching up | restart to caught up |", r.cfg.idle, r.cfg.idle)
-	p("| --- | --- | --- | --- |")
+	p("| mix | writes in %s idle | writes from a restart to %s after catching up | restart to caught up | CPU of all processes while idle | of which the manager |", r.cfg.idle, r.cfg.idle)
+	p("| --- | --- | --- | --- | --- | --- |")
 	for _, m := range r.mixes {
-		p("| %s | %.0f | %.0f | %.2f s |", m.name, m.idle.writes(), m.restarted.writes(), m.catchUp.Seconds())
+		idle := r.cfg.idle.Seconds()
+		p("| %s | %.0f | %.0f | %.2f s | %.2f cores | %.3f cores |", m.name, m.idle.writes(), m.restarted.writes(), m.catchUp.Seconds(),
+			m.idleCPU.total()/idle, m.idleCPU["manager"]/idle)
 	}
 	p("")
 	p("Caught up: every Microservice reconciled once by the new manager and its queue empty.")
+	p("CPU while idle: what the converged fleet costs the machine per second (autoscalers' syncs, KWOK's")
+	p("node and pod heartbeats, leases), paid by each side for as long as its window lasts.")
 	for _, m := range r.mixes {
 		if parts := writeParts(m.restarted.apiWrites, 1); len(parts) > 0 {
 			p("After the restart, %s: %s (kube-apiserver's count, in all).", m.name, strings.Join(parts, ", "))

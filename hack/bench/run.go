@@ -67,8 +67,10 @@ type mixResult struct {
 	cpuSeconds      float64
 	calls           calls
 	idle, restarted calls
-	catchUp         time.Duration
-	bumps           []time.Duration
+	// idleCPU is what every process used over the idle window.
+	idleCPU processCPU
+	catchUp time.Duration
+	bumps   []time.Duration
 }
 
 func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult, error) {
@@ -278,7 +280,7 @@ func (b *bench) afterConverge(ctx context.Context, ns string, res *mixResult, co
 			return err
 		}
 	}
-	if res.idle, err = b.idleWindow(ctx); err != nil {
+	if res.idle, res.idleCPU, err = b.idleWindow(ctx); err != nil {
 		return err
 	}
 	res.restarted, res.catchUp, err = b.restart(ctx)

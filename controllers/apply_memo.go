@@ -1,0 +1,150 @@
+package controllers
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"hash/maphash"
+	"reflect"
+	"sync"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// appliedMemo remembers, for each Microservice's children, the last state in which a
+// pass saw a child hold exactly what kubeship applies: after an apply the API server
+// answered, or after comparing the fields kubeship owns with the ones it wants. While
+// the child's UID, kubeship's managed-fields entry on it and the apply configuration
+// are all as they were then, the child still holds it, so the pass skips the
+// comparison, most of what a converged pass costs.
+//
+// Server-Side Apply keeps the entry honest: whoever changes a field kubeship owns,
+// with an update or a forced apply, takes that field from kubeship's entry, and a
+// child deleted and made again has another UID. Only a client that writes managed
+// fields by hand can change a value and keep the entry; this process then sees the
+// change on its next start, when the memo is empty. A nil memo remembers nothing.
+type appliedMemo struct {
+	seed maphash.Seed
+	mu   sync.Mutex
+	// held is, per Microservice and child kind, the hash of the state last seen held.
+	held map[types.NamespacedName]map[string]uint64
+}
+
+func newAppliedMemo() *appliedMemo {
+	return &appliedMemo{seed: maphash.MakeSeed(), held: map[types.NamespacedName]map[string]uint64{}}
+}
+
+// appliedState is the part of a child's state that an apply configuration decides: its
+// body as sent, without a resourceVersion precondition (which follows the object read
+// and is compared as read, see extractAsRead).
+type appliedState []byte
+
+// stateToApply is desired's appliedState. Take it before applying: the apply response
+// is decoded into desired.
+func stateToApply(desired runtime.ApplyConfiguration) (appliedState, error) {
+	return json.Marshal(withoutResourceVersion(desired))
+}
+
+// withoutResourceVersion is desired, or when its metadata holds a resourceVersion, a
+// shallow copy of it whose metadata does not. Every generated apply configuration
+// embeds its metadata as *ObjectMetaApplyConfiguration.
+func withoutResourceVersion(desired runtime.ApplyConfiguration) any {
+	v := reflect.ValueOf(desired)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return desired
+	}
+	field := v.Elem().FieldByName("ObjectMetaApplyConfiguration")
+	if !field.IsValid() {
+		return desired
+	}
+	meta, ok := field.Interface().(*metav1ac.ObjectMetaApplyConfiguration)
+	if !ok || meta == nil || meta.ResourceVersion == nil {
+		return desired
+	}
+	bare := *meta
+	bare.ResourceVersion = nil
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	c.Elem().FieldByName("ObjectMetaApplyConfiguration").Set(reflect.ValueOf(&bare))
+	return c.Interface()
+}
+
+// hash is the state of live with applied as its apply configuration; ok is false when
+// live has no managed-fields entry of kubeship's apply, so there is nothing to trust.
+func (m *appliedMemo) hash(live client.Object, applied appliedState) (uint64, bool) {
+	entry, ok := appliedEntry(live)
+	if !ok {
+		return 0, false
+	}
+	var h maphash.Hash
+	h.SetSeed(m.seed)
+	for _, part := range [][]byte{[]byte(live.GetUID()), []byte(entry.APIVersion), entry.FieldsV1.GetRawBytes(), applied} {
+		// Each part with its length, so no two different states run together alike.
+		_, _ = h.Write(binary.LittleEndian.AppendUint64(nil, uint64(len(part))))
+		_, _ = h.Write(part)
+	}
+	return h.Sum64(), true
+}
+
+// appliedEntry is kubeship's Server-Side Apply entry in live's managed fields.
+func appliedEntry(live client.Object) (metav1.ManagedFieldsEntry, bool) {
+	for _, e := range live.GetManagedFields() {
+		if e.Manager == FieldOwner && e.Operation == metav1.ManagedFieldsOperationApply && e.Subresource == "" && e.FieldsV1 != nil {
+			return e, true
+		}
+	}
+	return metav1.ManagedFieldsEntry{}, false
+}
+
+// holds tells whether live, ms's child of kind, is in the state last seen holding
+// applied.
+func (m *appliedMemo) holds(ms types.NamespacedName, kind string, live client.Object, applied appliedState) bool {
+	if m == nil {
+		return false
+	}
+	h, ok := m.hash(live, applied)
+	if !ok {
+		return false
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen, ok := m.held[ms][kind]
+	return ok && seen == h
+}
+
+// remember records that live, ms's child of kind, holds applied.
+func (m *appliedMemo) remember(ms types.NamespacedName, kind string, live client.Object, applied appliedState) {
+	if m == nil {
+		return
+	}
+	h, ok := m.hash(live, applied)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	children := m.held[ms]
+	if !ok {
+		delete(children, kind)
+		return
+	}
+	if children == nil {
+		children = map[string]uint64{}
+		m.held[ms] = children
+	}
+	children[kind] = h
+}
+
+// forget drops what is remembered of ms's children: ms is gone, or one of its children is.
+func (m *appliedMemo) forget(ms types.NamespacedName, kind string) {
+	if m == nil {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if kind == "" {
+		delete(m.held, ms)
+		return
+	}
+	delete(m.held[ms], kind)
+}

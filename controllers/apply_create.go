@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -37,7 +40,11 @@ func createChild(ctx context.Context, c client.Client, live client.Object, desir
 	if !ok || named.GetName() == nil {
 		return fmt.Errorf("apply configuration %T has no name", desired)
 	}
-	body, err := withResourceVersion(desired, createOnlyVersion)
+	createOnly, err := withResourceVersion(desired, createOnlyVersion)
+	if err != nil {
+		return err
+	}
+	body, err := json.Marshal(createOnly)
 	if err != nil {
 		return err
 	}
@@ -52,27 +59,35 @@ func createChild(ctx context.Context, c client.Client, live client.Object, desir
 	return err
 }
 
-// withResourceVersion is desired as an apply patch whose metadata carries rv.
-func withResourceVersion(desired runtime.ApplyConfiguration, rv string) ([]byte, error) {
-	raw, err := json.Marshal(desired)
-	if err != nil {
-		return nil, err
+// withResourceVersion is desired with rv as its metadata's resourceVersion ("": none),
+// as a shallow copy when that changes anything: desired itself is left as it is. Every
+// generated apply configuration embeds its metadata as *ObjectMetaApplyConfiguration.
+func withResourceVersion(desired runtime.ApplyConfiguration, rv string) (any, error) {
+	v := reflect.ValueOf(desired)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil, fmt.Errorf("apply configuration %T is not a pointer to a struct", desired)
 	}
-	var object map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &object); err != nil {
-		return nil, err
+	field := v.Elem().FieldByName("ObjectMetaApplyConfiguration")
+	if !field.IsValid() {
+		return nil, fmt.Errorf("apply configuration %T has no metadata", desired)
 	}
-	meta := map[string]json.RawMessage{}
-	if m, ok := object["metadata"]; ok {
-		if err := json.Unmarshal(m, &meta); err != nil {
-			return nil, err
-		}
+	meta, ok := field.Interface().(*metav1ac.ObjectMetaApplyConfiguration)
+	if !ok {
+		return nil, fmt.Errorf("apply configuration %T has metadata of type %s", desired, field.Type())
 	}
-	if meta["resourceVersion"], err = json.Marshal(rv); err != nil {
-		return nil, err
+	var bare metav1ac.ObjectMetaApplyConfiguration
+	if meta != nil {
+		bare = *meta
 	}
-	if object["metadata"], err = json.Marshal(meta); err != nil {
-		return nil, err
+	if ptr.Deref(bare.ResourceVersion, "") == rv {
+		return desired, nil
 	}
-	return json.Marshal(object)
+	bare.ResourceVersion = nil
+	if rv != "" {
+		bare.ResourceVersion = &rv
+	}
+	c := reflect.New(v.Elem().Type())
+	c.Elem().Set(v.Elem())
+	c.Elem().FieldByName("ObjectMetaApplyConfiguration").Set(reflect.ValueOf(&bare))
+	return c.Interface(), nil
 }

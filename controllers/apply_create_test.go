@@ -23,7 +23,10 @@ func TestWithResourceVersionChangesOnlyTheResourceVersion(t *testing.T) {
 	desired := corev1ac.Service("web", "shop").
 		WithLabels(map[string]string{"app": "web"}).
 		WithSpec(corev1ac.ServiceSpec().WithPorts(corev1ac.ServicePort().WithName("http").WithPort(8080)))
-	body, err := withResourceVersion(desired, createOnlyVersion)
+	createOnly, err := withResourceVersion(desired, createOnlyVersion)
+	g.Expect(err).NotTo(HaveOccurred())
+	g.Expect(desired.ResourceVersion).To(BeNil(), "the apply configuration itself changed")
+	body, err := json.Marshal(createOnly)
 	g.Expect(err).NotTo(HaveOccurred())
 	var got map[string]any
 	g.Expect(json.Unmarshal(body, &got)).To(Succeed())

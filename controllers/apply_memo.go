@@ -4,13 +4,11 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
-	"reflect"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -45,31 +43,11 @@ type appliedState []byte
 // stateToApply is desired's appliedState. Take it before applying: the apply response
 // is decoded into desired.
 func stateToApply(desired runtime.ApplyConfiguration) (appliedState, error) {
-	return json.Marshal(withoutResourceVersion(desired))
-}
-
-// withoutResourceVersion is desired, or when its metadata holds a resourceVersion, a
-// shallow copy of it whose metadata does not. Every generated apply configuration
-// embeds its metadata as *ObjectMetaApplyConfiguration.
-func withoutResourceVersion(desired runtime.ApplyConfiguration) any {
-	v := reflect.ValueOf(desired)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return desired
+	bare, err := withResourceVersion(desired, "")
+	if err != nil {
+		return nil, err
 	}
-	field := v.Elem().FieldByName("ObjectMetaApplyConfiguration")
-	if !field.IsValid() {
-		return desired
-	}
-	meta, ok := field.Interface().(*metav1ac.ObjectMetaApplyConfiguration)
-	if !ok || meta == nil || meta.ResourceVersion == nil {
-		return desired
-	}
-	bare := *meta
-	bare.ResourceVersion = nil
-	c := reflect.New(v.Elem().Type())
-	c.Elem().Set(v.Elem())
-	c.Elem().FieldByName("ObjectMetaApplyConfiguration").Set(reflect.ValueOf(&bare))
-	return c.Interface()
+	return json.Marshal(bare)
 }
 
 // hash is the state of live with applied as its apply configuration; ok is false when

@@ -154,30 +154,65 @@ func (r *MicroserviceReconciler) admittingServer(ctx context.Context, ms *v1alph
 	return server, true, nil
 }
 
-// nameHolder returns the older Microservice on server whose database or role name is
-// the same as ms's, or "". Names are derived from namespace and name, and two pairs can
-// give one name (team-a/api and team/a-api); the first one keeps it, so no service ever
-// takes over another's database by setting the role's password.
+// nameHolder returns the oldest other Microservice on server whose database or role
+// name is the same as ms's, or "". Names are derived from namespace and name, and two
+// pairs can give one name (team-a/api and team/a-api); the first one keeps it, so no
+// service ever takes over another's database by setting the role's password. The
+// index (sharedNameIndex) answers with the few services that share a name, so a pass
+// costs the same whether the server has ten users or ten thousand.
 func (r *MicroserviceReconciler) nameHolder(ctx context.Context, ms *v1alpha1.Microservice, server *v1alpha1.DatabaseServer) (string, error) {
-	list := &v1alpha1.MicroserviceList{}
-	if err := r.List(ctx, list, client.MatchingFields{serverRefIndex: server.Name}); err != nil {
-		return "", fmt.Errorf("listing users of DatabaseServer %s: %w", server.Name, err)
-	}
 	mine := sharedCredentials(ms, server, "")
-	for i := range list.Items {
-		other := &list.Items[i]
-		if other.Namespace == ms.Namespace && other.Name == ms.Name {
-			continue
+	var holder *v1alpha1.Microservice
+	for _, key := range []string{
+		sharedNameKey(server.Name, server.Spec.Engine, "database", mine.Database),
+		sharedNameKey(server.Name, server.Spec.Engine, "role", mine.Username),
+	} {
+		list := &v1alpha1.MicroserviceList{}
+		// Read only: the cache's own objects are not copied.
+		if err := r.List(ctx, list, client.MatchingFields{sharedNameIndex: key}, client.UnsafeDisableDeepCopy); err != nil {
+			return "", fmt.Errorf("listing users of DatabaseServer %s: %w", server.Name, err)
 		}
-		theirs := sharedCredentials(other, server, "")
-		if theirs.Database != mine.Database && theirs.Username != mine.Username {
-			continue
-		}
-		if olderThan(other, ms) {
-			return other.Namespace + "/" + other.Name, nil
+		for i := range list.Items {
+			other := &list.Items[i]
+			if other.Namespace == ms.Namespace && other.Name == ms.Name {
+				continue
+			}
+			if olderThan(other, ms) && (holder == nil || olderThan(other, holder)) {
+				holder = other
+			}
 		}
 	}
-	return "", nil
+	if holder == nil {
+		return "", nil
+	}
+	return holder.Namespace + "/" + holder.Name, nil
+}
+
+// sharedNameIndex indexes Microservices with a shared database by the names their
+// database and role take on their DatabaseServer (sharedNameKey). The names depend on
+// the server's engine, which the index cannot read, so each service is indexed under
+// every engine and looked up under the server's.
+const sharedNameIndex = "spec.database.serverRef.sqlNames"
+
+func indexSharedNames(obj client.Object) []string {
+	ms := obj.(*v1alpha1.Microservice)
+	db := ms.Spec.Database
+	if db == nil || db.ServerRef == nil {
+		return nil
+	}
+	var keys []string
+	for _, engine := range v1alpha1.DatabaseEngines {
+		e := string(engine)
+		keys = append(keys,
+			sharedNameKey(db.ServerRef.Name, engine, "database", naming.Database(e, ms.Namespace, ms.Name)),
+			sharedNameKey(db.ServerRef.Name, engine, "role", naming.Role(e, ms.Namespace, ms.Name)))
+	}
+	return keys
+}
+
+// sharedNameKey is the index key of a database or role name on a server of engine.
+func sharedNameKey(server string, engine v1alpha1.DatabaseEngine, what, name string) string {
+	return server + "/" + string(engine) + "/" + what + "/" + name
 }
 
 // olderThan orders Microservices by creation, then by namespace/name, so exactly one

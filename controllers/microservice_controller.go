@@ -224,6 +224,9 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, serverRefIndex, indexServerRef); err != nil {
 		return fmt.Errorf("indexing Microservices by DatabaseServer: %w", err)
 	}
+	if err := mgr.GetFieldIndexer().IndexField(context.Background(), &v1alpha1.Microservice{}, sharedNameIndex, indexSharedNames); err != nil {
+		return fmt.Errorf("indexing Microservices by database name: %w", err)
+	}
 	if err := indexRoutes(mgr); err != nil {
 		return err
 	}

@@ -12,6 +12,9 @@ const (
 	EngineMySQL    DatabaseEngine = "mysql"
 )
 
+// DatabaseEngines lists every engine the Enum marker on DatabaseEngine allows.
+var DatabaseEngines = []DatabaseEngine{EnginePostgres, EngineMySQL}
+
 // DatabaseMode says where a service's database runs.
 // +kubebuilder:validation:Enum=dedicated;shared
 type DatabaseMode string

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"hash/maphash"
+	"slices"
 	"sync"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,12 +28,29 @@ import (
 type appliedMemo struct {
 	seed maphash.Seed
 	mu   sync.Mutex
-	// held is, per Microservice and child kind, the hash of the state last seen held.
-	held map[types.NamespacedName]map[string]uint64
+	// held is, per Microservice, the hash of the state last seen held per child kind: a
+	// short list (a service has a handful of kinds), smaller than a map per service.
+	held map[types.NamespacedName][]heldState
+}
+
+// heldState is the hash of the state a child of kind was last seen to hold.
+type heldState struct {
+	kind string
+	hash uint64
 }
 
 func newAppliedMemo() *appliedMemo {
-	return &appliedMemo{seed: maphash.MakeSeed(), held: map[types.NamespacedName]map[string]uint64{}}
+	return &appliedMemo{seed: maphash.MakeSeed(), held: map[types.NamespacedName][]heldState{}}
+}
+
+// heldIndex is the index of kind in states, or -1.
+func heldIndex(states []heldState, kind string) int {
+	for i, s := range states {
+		if s.kind == kind {
+			return i
+		}
+	}
+	return -1
 }
 
 // appliedState is the part of a child's state that an apply configuration decides: its
@@ -89,8 +107,9 @@ func (m *appliedMemo) holds(ms types.NamespacedName, kind string, live client.Ob
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	seen, ok := m.held[ms][kind]
-	return ok && seen == h
+	states := m.held[ms]
+	i := heldIndex(states, kind)
+	return i >= 0 && states[i].hash == h
 }
 
 // remember records that live, ms's child of kind, holds applied.
@@ -99,18 +118,19 @@ func (m *appliedMemo) remember(ms types.NamespacedName, kind string, live client
 		return
 	}
 	h, ok := m.hash(live, applied)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	children := m.held[ms]
 	if !ok {
-		delete(children, kind)
+		m.forget(ms, kind)
 		return
 	}
-	if children == nil {
-		children = map[string]uint64{}
-		m.held[ms] = children
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	states := m.held[ms]
+	if i := heldIndex(states, kind); i >= 0 {
+		states[i].hash = h
+		return
 	}
-	children[kind] = h
+	// Grown by one at a time: the list stays exactly as long as the kinds remembered.
+	m.held[ms] = append(slices.Clip(states), heldState{kind: kind, hash: h})
 }
 
 // forget drops what is remembered of ms's children: ms is gone, or one of its children is.
@@ -124,5 +144,14 @@ func (m *appliedMemo) forget(ms types.NamespacedName, kind string) {
 		delete(m.held, ms)
 		return
 	}
-	delete(m.held[ms], kind)
+	states := m.held[ms]
+	i := heldIndex(states, kind)
+	if i < 0 {
+		return
+	}
+	if len(states) == 1 {
+		delete(m.held, ms)
+		return
+	}
+	m.held[ms] = slices.Delete(states, i, i+1)
 }

@@ -1,6 +1,7 @@
 package controllers
 
 import (
+	"slices"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -176,5 +177,40 @@ func TestAppliesField(t *testing.T) {
 				t.Errorf("appliesField = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A service's kinds are remembered apart: forgetting or replacing one leaves the others,
+// and forgetting the last leaves nothing of the service.
+func TestAppliedMemoKeepsEachKindApart(t *testing.T) {
+	ms := types.NamespacedName{Namespace: "shop", Name: "api"}
+	v1, err := stateToApply(memoDesired("shop:1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := stateToApply(memoDesired("shop:2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	live := memoDeployment(fieldsEntry(FieldOwner, metav1.ManagedFieldsOperationApply, "", ownedFields))
+	m := newAppliedMemo()
+	for _, kind := range []string{"Deployment", "Service", "PodDisruptionBudget"} {
+		m.remember(ms, kind, live, v1)
+	}
+	m.remember(ms, "Service", live, v2)
+	m.forget(ms, "Deployment")
+	for kind, want := range map[string][]bool{
+		"Deployment":          {false, false},
+		"Service":             {false, true},
+		"PodDisruptionBudget": {true, false},
+	} {
+		if got := []bool{m.holds(ms, kind, live, v1), m.holds(ms, kind, live, v2)}; !slices.Equal(got, want) {
+			t.Errorf("%s holds (v1, v2) = %v, want %v", kind, got, want)
+		}
+	}
+	m.forget(ms, "Service")
+	m.forget(ms, "PodDisruptionBudget")
+	if _, ok := m.held[ms]; ok {
+		t.Errorf("a service with nothing remembered is still held: %v", m.held[ms])
 	}
 }

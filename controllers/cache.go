@@ -67,7 +67,8 @@ func cachedMicroservice(obj any) (any, error) {
 }
 
 // keepOwnFieldManagers drops from a cached child the managed-fields entries of every
-// field manager but kubeship's own (FieldOwner): the converged pass
+// field manager but kubeship's own (FieldOwner), whose field sets it shares with every
+// equal one in the cache (see fieldSetTable): the converged pass
 // compares only the fields kubeship owns (ExtractX with FieldOwner), and the status
 // writers' entries (the controller manager's, the autoscaler's) are most of an object's
 // managed fields. Whatever needs the other entries (takeFieldOwnership, on adoption)
@@ -78,9 +79,25 @@ func keepOwnFieldManagers(obj any) any {
 		return obj
 	}
 	entries := o.GetManagedFields()
-	kept := entries[:0]
+	n := 0
 	for _, e := range entries {
 		if e.Manager == FieldOwner {
+			n++
+		}
+	}
+	// A slice of its own size: the decoded one has room for every manager's entry.
+	var kept []metav1.ManagedFieldsEntry
+	if n > 0 {
+		kept = make([]metav1.ManagedFieldsEntry, 0, n)
+	}
+	for _, e := range entries {
+		if e.Manager == FieldOwner {
+			if e.FieldsV1 != nil {
+				// SetRawBytes would copy: the point is to hold the shared bytes. (Built
+				// with apimachinery's fieldsv1string tag, FieldsV1 shares equal sets on
+				// its own and has no Raw.)
+				e.FieldsV1.Raw = fieldSets.intern(e.FieldsV1.GetRawBytes()) //nolint:staticcheck // see above
+			}
 			kept = append(kept, e)
 		}
 	}

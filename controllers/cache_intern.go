@@ -2,7 +2,9 @@ package controllers
 
 import (
 	"reflect"
+	"sync"
 	"unique"
+	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -92,4 +94,46 @@ func internStringMap(m reflect.Value) {
 	for _, e := range entries {
 		m.SetMapIndex(e.k, e.v)
 	}
+}
+
+// fieldSets is the cache's table of managed-fields sets.
+var fieldSets = &fieldSetTable{}
+
+// maxFieldSets bounds fieldSetTable: more distinct sets than this, and it starts over.
+const maxFieldSets = 4096
+
+// fieldSetTable keeps one copy of each distinct managed-fields set (FieldsV1) that
+// cached children hold. kubeship's entry on a child lists the fields it applies (names
+// and list keys, no values), so the children of every service built alike carry the
+// very same bytes: most of a cached child's metadata, once per object. Equal sets share
+// one copy instead.
+//
+// Unlike internStrings' table, this one holds its copies for as long as the process
+// runs, so sharing survives garbage collections; a fleet has few shapes, and the bound
+// keeps a stream of distinct ones from growing it without end (past it, the table starts
+// over, and what children already hold stays valid). A shared copy is never written:
+// cached objects are read only, and a deep copy copies the bytes.
+type fieldSetTable struct {
+	mu   sync.Mutex
+	sets map[string][]byte
+}
+
+// intern returns the table's copy of raw, adding raw when it is new.
+func (t *fieldSetTable) intern(raw []byte) []byte {
+	if len(raw) == 0 {
+		return raw
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if shared, ok := t.sets[string(raw)]; ok {
+		return shared
+	}
+	if t.sets == nil || len(t.sets) >= maxFieldSets {
+		t.sets = map[string][]byte{}
+	}
+	// One copy serves as the key and, as bytes with no room to append, as the value.
+	key := string(raw)
+	shared := unsafe.Slice(unsafe.StringData(key), len(key))[:len(key):len(key)]
+	t.sets[key] = shared
+	return shared
 }

@@ -2,6 +2,8 @@ package controllers
 
 import (
 	"encoding/json"
+	"fmt"
+	"runtime"
 	"testing"
 	"unsafe"
 
@@ -137,5 +139,59 @@ func BenchmarkCachedChild(b *testing.B) {
 	b.ResetTimer()
 	for i := range b.N {
 		_, _ = cachedChild(objects[i])
+	}
+}
+
+// Two services' children share kubeship's equal managed-fields sets, across garbage
+// collections too, in a slice of its own size; a different set is a copy of its own.
+func TestCachedChildrenShareFieldSets(t *testing.T) {
+	orders := cachedDeployment(t, "orders", "uid-1", "100")
+	orders.ManagedFields = append(orders.ManagedFields, metav1.ManagedFieldsEntry{
+		Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate, Subresource: "status",
+		FieldsV1: metav1.NewFieldsV1(`{"f:status":{}}`),
+	})
+	payments := cachedDeployment(t, "payments", "uid-2", "101")
+	other := cachedDeployment(t, "other", "uid-3", "102")
+	other.ManagedFields[0].FieldsV1 = metav1.NewFieldsV1(`{"f:spec":{"f:template":{}}}`)
+	want := payments.ManagedFields[0].DeepCopy()
+	for _, d := range []*appsv1.Deployment{orders, payments, other} {
+		if _, err := cachedChild(d); err != nil {
+			t.Fatal(err)
+		}
+		runtime.GC()
+	}
+	if len(orders.ManagedFields) != 1 || cap(orders.ManagedFields) != 1 {
+		t.Errorf("kept managed fields: len %d, cap %d, want 1 and 1", len(orders.ManagedFields), cap(orders.ManagedFields))
+	}
+	if diff := cmp.Diff(*want, payments.ManagedFields[0]); diff != "" {
+		t.Errorf("sharing changed the entry (-want +got):\n%s", diff)
+	}
+	raw := func(d *appsv1.Deployment) []byte { return d.ManagedFields[0].FieldsV1.GetRawBytes() }
+	if &raw(orders)[0] != &raw(payments)[0] {
+		t.Errorf("equal field sets are separate copies")
+	}
+	if &raw(orders)[0] == &raw(other)[0] {
+		t.Errorf("different field sets share memory")
+	}
+	if cap(raw(orders)) != len(raw(orders)) {
+		t.Errorf("a shared field set has room to append: len %d, cap %d", len(raw(orders)), cap(raw(orders)))
+	}
+}
+
+// Past its bound the table starts over; what was handed out stays as it was.
+func TestFieldSetTableIsBounded(t *testing.T) {
+	table := &fieldSetTable{}
+	first := table.intern([]byte(`{"f:set":0}`))
+	for i := range maxFieldSets + 10 {
+		table.intern(fmt.Appendf(nil, `{"f:set":%d}`, i+1))
+	}
+	if n := len(table.sets); n > maxFieldSets {
+		t.Errorf("table holds %d sets, more than its bound %d", n, maxFieldSets)
+	}
+	if string(first) != `{"f:set":0}` {
+		t.Errorf("a set handed out changed to %q", first)
+	}
+	if got := table.intern(nil); got != nil {
+		t.Errorf("intern(nil) = %q", got)
 	}
 }

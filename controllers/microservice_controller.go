@@ -16,6 +16,7 @@ import (
 	policyv1 "k8s.io/api/policy/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -49,6 +50,8 @@ type MicroserviceReconciler struct {
 	conflicts *statusConflicts
 	// applied remembers which children hold what kubeship applies; nil remembers none.
 	applied *appliedMemo
+	// unseen holds the status writes the cache has not caught up with; nil holds none.
+	unseen *unseenStatuses
 }
 
 // Least privilege, checked by config/rbac/role_test.go: reads go through the manager's
@@ -79,9 +82,11 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			r.progress.forget(req.NamespacedName)
 			r.conflicts.clear(req.NamespacedName)
 			r.applied.forget(req.NamespacedName, "")
+			r.unseen.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
+	r.unseen.readOwnWrite(ms)
 	if !ms.DeletionTimestamp.IsZero() {
 		// Children carry owner references; the garbage collector removes them. Only a
 		// shared database under deletionPolicy Delete needs work first.
@@ -160,6 +165,7 @@ func (r *MicroserviceReconciler) writeStatus(ctx context.Context, ms *v1alpha1.M
 	if err := r.Status().Patch(ctx, ms, client.MergeFromWithOptions(base, client.MergeFromWithOptimisticLock{})); err != nil {
 		return fmt.Errorf("writing status: %w", err)
 	}
+	r.unseen.wrote(ms, base.ResourceVersion, func() string { return r.cachedVersion(ctx, client.ObjectKeyFromObject(ms)) })
 	now := time.Now()
 	r.progress.wrote(client.ObjectKeyFromObject(ms), ms.Generation, st.Conditions, now)
 	observeProvisioning(ms, base.Status.Conditions, st.Conditions, now)
@@ -169,6 +175,16 @@ func (r *MicroserviceReconciler) writeStatus(ctx context.Context, ms *v1alpha1.M
 		}
 	}
 	return nil
+}
+
+// cachedVersion is the resourceVersion of the Microservice key as the cache holds it, ""
+// when it holds none.
+func (r *MicroserviceReconciler) cachedVersion(ctx context.Context, key types.NamespacedName) string {
+	var cached v1alpha1.Microservice
+	if err := r.Get(ctx, key, &cached, client.UnsafeDisableDeepCopy); err != nil {
+		return ""
+	}
+	return cached.ResourceVersion
 }
 
 // serverRefIndex indexes Microservices by the DatabaseServer their shared database uses.
@@ -254,6 +270,8 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.routeRivals), builder.WithPredicates(routeClaimsChanged())).
 		// Connections: a callee's policy follows its callers, callers follow their callees.
 		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.connectedTo), builder.WithPredicates(specChanged())).
+		// The cache catching up with a status write: nothing to reconcile, only to forget.
+		Watches(&v1alpha1.Microservice{}, r.unseen.handler()).
 		Named("microservice").
 		Build(opts.observed("microservice", r))
 	if err != nil {

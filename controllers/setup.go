@@ -34,7 +34,7 @@ func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 		Client: c, APIReader: mgr.GetAPIReader(), Admins: msAdmins,
 		Recorder: mgr.GetEventRecorder("kubeship"), OTLPEndpoint: opts.OTLPEndpoint,
 		progress: newProgressCoalescer(opts.StatusCoalesce, opts.FirstStatusDelay), conflicts: newStatusConflicts(),
-		applied: newAppliedMemo(),
+		applied: newAppliedMemo(), unseen: newUnseenStatuses(),
 	}
 	if err := metrics.Registry.Register(readyCollector{reader: mgr.GetCache()}); err != nil {
 		return fmt.Errorf("registering metrics: %w", err)

@@ -91,14 +91,20 @@ func (c *progressCoalescer) wrote(key types.NamespacedName, generation int64, co
 	}
 }
 
-// drop deletes key; once nothing is progressing it swaps in an empty map, since a Go map
-// keeps the room of its largest size (a fleet converging at once) after its deletes.
-// The caller holds mu.
+// drop deletes key. The caller holds mu.
 func (c *progressCoalescer) drop(key types.NamespacedName) {
-	delete(c.written, key)
-	if len(c.written) == 0 {
-		c.written = map[types.NamespacedName]time.Time{}
+	c.written = deleteKey(c.written, key)
+}
+
+// deleteKey deletes key from m and returns the map to keep: once m is empty, a new
+// one, since a Go map keeps the room of its largest size (a fleet converging at once)
+// after its deletes.
+func deleteKey[K comparable, V any](m map[K]V, key K) map[K]V {
+	delete(m, key)
+	if len(m) == 0 {
+		return map[K]V{}
 	}
+	return m
 }
 
 // forget drops key (its Microservice is gone).

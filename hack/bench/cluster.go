@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -98,7 +99,7 @@ func setUp(ctx context.Context, cfg config) (*bench, error) {
 			return nil, err
 		}
 	}
-	b.mgr = &managerProcess{binary: b.binary, env: b.env, logPath: filepath.Join(b.tmp, "manager.log"), flags: cfg.flags}
+	b.mgr = &managerProcess{binary: b.binary, env: append(slices.Clip(b.env), cfg.managerEnv...), logPath: filepath.Join(b.tmp, "manager.log"), flags: cfg.flags}
 	return b, nil
 }
 

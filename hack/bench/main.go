@@ -45,11 +45,13 @@ type config struct {
 	unrelated       int
 	idle            time.Duration
 	flags           []string
+	// managerEnv: extra environment for the manager alone (e.g. GODEBUG=memprofilerate=1).
+	managerEnv []string
 }
 
 func main() {
 	var cfg config
-	var mixes, flags string
+	var mixes, flags, managerEnv string
 	flag.IntVar(&cfg.n, "n", 1000, "Services per run (floor and kubeship each).")
 	flag.IntVar(&cfg.rounds, "rounds", 2, "Rounds of floor and kubeship per mix, the order alternating (floor first, then kubeship first, ...); the table reports their means.")
 	flag.IntVar(&cfg.workers, "workers", 16, "Client workers creating objects, for the floor and for kubeship alike.")
@@ -62,12 +64,14 @@ func main() {
 	flag.StringVar(&cfg.out, "out", "docs/benchmarks", "Directory for the report (README.md) and the chart (converge.png).")
 	flag.StringVar(&cfg.clusterDir, "cluster-dir", "", "Private cluster directory (default ~/.cache/kubeship/bench-cluster); wiped at start.")
 	flag.StringVar(&flags, "manager-flags", "", "Extra manager flags, space-separated (e.g. --microservice-concurrency=8).")
+	flag.StringVar(&managerEnv, "manager-env", "", "Extra environment for the manager alone, space-separated NAME=value (e.g. GODEBUG=memprofilerate=1 for exact heap profiles).")
 	flag.Parse()
 	// The bench reports through its own log; controller-runtime's client has nothing to
 	// add, and without a logger it prints a stack trace after 30 seconds.
 	ctrllog.SetLogger(logr.Discard())
 	cfg.mixes = splitList(mixes, ",")
 	cfg.flags = splitList(flags, " ")
+	cfg.managerEnv = splitList(managerEnv, " ")
 	root, err := os.Getwd()
 	if err != nil {
 		fatal(err)

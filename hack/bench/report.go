@@ -45,6 +45,9 @@ func (r *report) describeMachine(ctx context.Context, b *bench) error {
 	if len(r.cfg.flags) > 0 {
 		flags = strings.Join(r.cfg.flags, " ")
 	}
+	if len(r.cfg.managerEnv) > 0 {
+		flags += ", environment " + strings.Join(r.cfg.managerEnv, " ")
+	}
 	r.machine = []string{
 		fmt.Sprintf("Machine: %d CPUs (%s), %s/%s", runtime.NumCPU(), model, runtime.GOOS, runtime.GOARCH),
 		fmt.Sprintf("Control plane: kube-apiserver %s with etcd, kube-controller-manager (client limits lifted: --disable-qps-limits), kube-scheduler and KWOK, all on this machine (hack/cluster.sh)", v.GitVersion),

@@ -55,9 +55,9 @@ func namespaceConfigs(namespaces []string) map[string]cache.Config {
 }
 
 // cachedChild is the form a child takes in the cache: kubeship's own managed fields
-// only, strings shared.
+// only, strings shared, and string maps shared with its service's other children.
 func cachedChild(obj any) (any, error) {
-	return internStrings(keepOwnFieldManagers(obj))
+	return shareWithSiblings(keepOwnFieldManagers(obj))
 }
 
 // cachedMicroservice is the form a Microservice takes in the cache: no managed fields,

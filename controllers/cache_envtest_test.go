@@ -6,6 +6,7 @@ import (
 
 	. "github.com/onsi/gomega"
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -77,4 +78,36 @@ func keys[T any, P interface {
 		out = append(out, o.GetNamespace()+"/"+o.GetName())
 	}
 	return out
+}
+
+// Through the manager's cache: the children of a live service share its maps, an object
+// read from the cache is a copy whose edits reach no sibling, and once the service is
+// deleted the table lets its maps go.
+func TestSiblingMapsFollowTheService(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	ms := newMicroservice(newNamespace(t), "siblings")
+	key := createAndWaitForDeployment(g, ctx, ms)
+	held := func() bool {
+		siblingMaps.mu.Lock()
+		defer siblingMaps.mu.Unlock()
+		_, ok := siblingMaps.byMS[key]
+		return ok
+	}
+	g.Eventually(held, timeout, interval).Should(BeTrue())
+
+	var d appsv1.Deployment
+	g.Eventually(func() error { return mgrClient.Get(ctx, key, &d) }, timeout, interval).Should(Succeed())
+	d.Labels["edited"] = "in a copy"
+	d.Spec.Template.Labels["edited"] = "in a copy"
+	var svc corev1.Service
+	g.Eventually(func() error { return mgrClient.Get(ctx, key, &svc) }, timeout, interval).Should(Succeed())
+	g.Expect(svc.Labels).NotTo(HaveKey("edited"))
+	var again appsv1.Deployment
+	g.Expect(mgrClient.Get(ctx, key, &again)).To(Succeed())
+	g.Expect(again.Labels).NotTo(HaveKey("edited"))
+	g.Expect(again.Spec.Template.Labels).NotTo(HaveKey("edited"))
+
+	g.Expect(k8s.Delete(ctx, ms)).To(Succeed())
+	g.Eventually(held, timeout, interval).Should(BeFalse(), "a deleted service's maps are still held")
 }

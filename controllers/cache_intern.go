@@ -1,12 +1,17 @@
 package controllers
 
 import (
+	"maps"
 	"reflect"
+	"slices"
 	"sync"
 	"unique"
 	"unsafe"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/kubeship/kubeship/controllers/resources"
 )
 
 // internStrings makes the strings of a cached object share one copy with every equal
@@ -20,19 +25,29 @@ import (
 // own UID and resourceVersion, and condition messages): sharing those only costs the
 // table's entry.
 func internStrings(obj any) (any, error) {
+	return internAndShare(obj, nil)
+}
+
+// internAndShare interns obj's strings (see internStrings) and, with share, replaces
+// each of its string maps by the one share returns.
+func internAndShare(obj any, share func(map[string]string) map[string]string) (any, error) {
 	v := reflect.ValueOf(obj)
 	if v.Kind() != reflect.Pointer || v.IsNil() {
 		return obj, nil
 	}
-	internValue(v.Elem())
+	internValue(v.Elem(), share)
 	return obj, nil
 }
 
-var objectMetaType = reflect.TypeFor[metav1.ObjectMeta]()
+var (
+	objectMetaType = reflect.TypeFor[metav1.ObjectMeta]()
+	stringMapType  = reflect.TypeFor[map[string]string]()
+)
 
 // internValue interns every settable string reachable from v without going through an
-// interface or an unexported field.
-func internValue(v reflect.Value) {
+// interface or an unexported field, and replaces its string maps by share's (when not
+// nil).
+func internValue(v reflect.Value, share func(map[string]string) map[string]string) {
 	switch v.Kind() {
 	case reflect.String:
 		if s := v.String(); s != "" && v.CanSet() {
@@ -40,7 +55,7 @@ func internValue(v reflect.Value) {
 		}
 	case reflect.Pointer:
 		if !v.IsNil() {
-			internValue(v.Elem())
+			internValue(v.Elem(), share)
 		}
 	case reflect.Struct:
 		t := v.Type()
@@ -49,17 +64,20 @@ func internValue(v reflect.Value) {
 			if !f.IsExported() || skipField(t, f.Name) {
 				continue
 			}
-			internValue(v.Field(i))
+			internValue(v.Field(i), share)
 		}
 	case reflect.Slice:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			return
 		}
 		for i := range v.Len() {
-			internValue(v.Index(i))
+			internValue(v.Index(i), share)
 		}
 	case reflect.Map:
 		internStringMap(v)
+		if share != nil && v.CanSet() && v.Type() == stringMapType && v.Len() > 0 {
+			v.Set(reflect.ValueOf(share(v.Interface().(map[string]string))))
+		}
 	}
 }
 
@@ -136,4 +154,71 @@ func (t *fieldSetTable) intern(raw []byte) []byte {
 	shared := unsafe.Slice(unsafe.StringData(key), len(key))[:len(key):len(key)]
 	t.sets[key] = shared
 	return shared
+}
+
+// siblingMaps is the cache's table of the string maps of each service's children.
+var siblingMaps = newSiblingMapTable()
+
+// maxSiblingMaps bounds the distinct maps held per service.
+const maxSiblingMaps = 4
+
+// siblingMapTable lets a service's cached children share their equal string maps. The
+// children of one service carry the same labels several times over (each child's, the
+// pod template's) and the same selector (the Deployment's, the Service's, the
+// disruption budget's): seven maps of two kinds for a plain service, each a few hundred
+// bytes, more than the strings in them. Equal maps of one service share one.
+//
+// The table holds, per service, the last few distinct maps seen (a label that changes
+// makes a new one; the oldest is let go, and the objects that hold it keep it), until
+// the service is gone (forget). A shared map is never written: cached objects are read
+// only, and a deep copy copies the map.
+type siblingMapTable struct {
+	mu   sync.Mutex
+	byMS map[types.NamespacedName][]map[string]string
+}
+
+func newSiblingMapTable() *siblingMapTable {
+	return &siblingMapTable{byMS: map[types.NamespacedName][]map[string]string{}}
+}
+
+// sharer returns the function that shares the maps of ms's children.
+func (t *siblingMapTable) sharer(ms types.NamespacedName) func(map[string]string) map[string]string {
+	return func(m map[string]string) map[string]string {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		held := t.byMS[ms]
+		for _, h := range held {
+			if maps.Equal(h, m) {
+				return h
+			}
+		}
+		if len(held) == maxSiblingMaps {
+			held = slices.Delete(held, 0, 1)
+		}
+		// Grown one at a time, so the list is no longer than what it holds.
+		t.byMS[ms] = append(slices.Clip(held), m)
+		return m
+	}
+}
+
+// forget lets go of ms's maps (the service is gone).
+func (t *siblingMapTable) forget(ms types.NamespacedName) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.byMS = deleteKey(t.byMS, ms)
+}
+
+// shareWithSiblings interns a cached child's strings and shares its string maps with
+// the other children of its service, which it names in its labels; a child that names
+// none only has its strings interned.
+func shareWithSiblings(obj any) (any, error) {
+	o, ok := obj.(metav1.Object)
+	if !ok {
+		return internStrings(obj)
+	}
+	name := o.GetLabels()[resources.LabelMicroservice]
+	if name == "" {
+		return internStrings(obj)
+	}
+	return internAndShare(obj, siblingMaps.sharer(types.NamespacedName{Namespace: o.GetNamespace(), Name: name}))
 }

@@ -3,6 +3,7 @@ package controllers
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"runtime"
 	"testing"
 	"unsafe"
@@ -10,8 +11,11 @@ import (
 	"github.com/google/go-cmp/cmp"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeship/kubeship/controllers/resources"
 )
@@ -193,5 +197,100 @@ func TestFieldSetTableIsBounded(t *testing.T) {
 	}
 	if got := table.intern(nil); got != nil {
 		t.Errorf("intern(nil) = %q", got)
+	}
+}
+
+// decodedAs builds the object kubeship applies for ms (built by build) as a watch
+// decodes it: through JSON into a fresh typed object.
+func decodedAs[T any](t *testing.T, applied any) *T {
+	t.Helper()
+	raw, err := json.Marshal(applied)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := new(T)
+	if err := json.Unmarshal(raw, out); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameMap(a, b map[string]string) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// A service's children share their equal maps (labels, the pod template's labels,
+// selectors), values unchanged; another service's children have maps of their own, and
+// a service that is gone leaves nothing in the table.
+func TestCachedChildrenShareTheirServicesMaps(t *testing.T) {
+	shop, other := newMicroservice("team", "shop"), newMicroservice("team", "other")
+	shop.Spec.Replicas = ptr.To[int32](2) // a disruption budget too
+	d := decodedAs[appsv1.Deployment](t, resources.Deployment(shop))
+	svc := decodedAs[corev1.Service](t, resources.Service(shop))
+	pdb := decodedAs[policyv1.PodDisruptionBudget](t, resources.PodDisruptionBudget(shop))
+	otherSvc := decodedAs[corev1.Service](t, resources.Service(other))
+	t.Cleanup(func() {
+		siblingMaps.forget(client.ObjectKeyFromObject(shop))
+		siblingMaps.forget(client.ObjectKeyFromObject(other))
+	})
+	before := []any{d.DeepCopy(), svc.DeepCopy(), pdb.DeepCopy()}
+	for _, obj := range []any{d, svc, pdb, otherSvc} {
+		if _, err := cachedChild(obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, obj := range []any{d, svc, pdb} {
+		if diff := cmp.Diff(before[i], obj); diff != "" {
+			t.Errorf("sharing changed %T (-before +after):\n%s", obj, diff)
+		}
+	}
+	for _, pair := range []struct {
+		what string
+		a, b map[string]string
+	}{
+		{"Deployment and Service labels", d.Labels, svc.Labels},
+		{"Deployment and pod template labels", d.Labels, d.Spec.Template.Labels},
+		{"Deployment and budget labels", d.Labels, pdb.Labels},
+		{"Deployment and Service selectors", d.Spec.Selector.MatchLabels, svc.Spec.Selector},
+		{"Deployment and budget selectors", d.Spec.Selector.MatchLabels, pdb.Spec.Selector.MatchLabels},
+	} {
+		if !sameMap(pair.a, pair.b) {
+			t.Errorf("%s are separate maps", pair.what)
+		}
+	}
+	if sameMap(d.Labels, d.Spec.Selector.MatchLabels) {
+		t.Errorf("labels and selector, which differ, share a map")
+	}
+	if sameMap(svc.Spec.Selector, otherSvc.Spec.Selector) || sameMap(svc.Labels, otherSvc.Labels) {
+		t.Errorf("two services' children share a map")
+	}
+
+	siblingMaps.forget(client.ObjectKeyFromObject(shop))
+	siblingMaps.mu.Lock()
+	_, held := siblingMaps.byMS[client.ObjectKeyFromObject(shop)]
+	siblingMaps.mu.Unlock()
+	if held {
+		t.Errorf("a service that is gone still has maps in the table")
+	}
+}
+
+// A service holds at most maxSiblingMaps distinct maps, the latest ones.
+func TestSiblingMapsAreBoundedPerService(t *testing.T) {
+	table := newSiblingMapTable()
+	key := types.NamespacedName{Namespace: "team", Name: "shop"}
+	share := table.sharer(key)
+	for i := range maxSiblingMaps + 3 {
+		share(map[string]string{"revision": fmt.Sprint(i)})
+	}
+	held := table.byMS[key]
+	if len(held) != maxSiblingMaps {
+		t.Fatalf("holds %d maps, want %d", len(held), maxSiblingMaps)
+	}
+	if got := held[len(held)-1]["revision"]; got != fmt.Sprint(maxSiblingMaps+2) {
+		t.Errorf("latest map held is revision %s", got)
+	}
+	latest := map[string]string{"revision": fmt.Sprint(maxSiblingMaps + 2)}
+	if !sameMap(share(latest), held[len(held)-1]) {
+		t.Errorf("an equal map was not shared")
 	}
 }

@@ -83,6 +83,7 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			r.conflicts.clear(req.NamespacedName)
 			r.applied.forget(req.NamespacedName, "")
 			r.unseen.forget(req.NamespacedName)
+			siblingMaps.forget(req.NamespacedName)
 		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}

@@ -47,6 +47,8 @@ type config struct {
 	flags           []string
 	// managerEnv: extra environment for the manager alone (e.g. GODEBUG=memprofilerate=1).
 	managerEnv []string
+	// profile: record CPU profiles over each side of every mix's first round.
+	profile bool
 }
 
 func main() {
@@ -65,6 +67,7 @@ func main() {
 	flag.StringVar(&cfg.clusterDir, "cluster-dir", "", "Private cluster directory (default ~/.cache/kubeship/bench-cluster); wiped at start.")
 	flag.StringVar(&flags, "manager-flags", "", "Extra manager flags, space-separated (e.g. --microservice-concurrency=8).")
 	flag.StringVar(&managerEnv, "manager-env", "", "Extra environment for the manager alone, space-separated NAME=value (e.g. GODEBUG=memprofilerate=1 for exact heap profiles).")
+	flag.BoolVar(&cfg.profile, "profile", false, "Record CPU profiles of kube-apiserver (and the manager) over each side of every mix's first round, from its first write until it is ready, in 10s pieces, into the -out directory's profiles/.")
 	flag.Parse()
 	// The bench reports through its own log; controller-runtime's client has nothing to
 	// add, and without a logger it prints a stack trace after 30 seconds.

@@ -220,7 +220,10 @@ func (r *report) rounds(p func(string, ...any)) {
 		p("- %s: %s", m.name, strings.Join(m.roundParts(), "; "))
 	}
 	p("")
-	p("Written by: when the side's last Deployment was written (first seen by its watch).")
+	p("Written by: when the side's last Deployment was written (first seen by its watch). Quiet: how long the")
+	p("side waited, before its first write, for the cluster's processes to use less than %.1f cores together", quietCores)
+	p("(the previous side's namespace is gone before that, but the control plane may still be busy with it),")
+	p("and what they used over the last %s of that wait.", quietSample)
 	p("The other columns, the chart and every section below come from the first round.")
 	p("")
 }
@@ -312,8 +315,8 @@ func (m *mixResult) meanTimes() (floor, kubeship time.Duration) {
 func (m *mixResult) roundParts() []string {
 	parts := make([]string, len(m.rounds))
 	for i, r := range m.rounds {
-		floor := fmt.Sprintf("floor %.1f s (written by %.1f s)", r.floor.Seconds(), r.floorWritten.Seconds())
-		kubeship := fmt.Sprintf("kubeship %.1f s (written by %.1f s)", r.kubeship.Seconds(), r.kubeshipWritten.Seconds())
+		floor := fmt.Sprintf("floor %.1f s (written by %.1f s; %s)", r.floor.Seconds(), r.floorWritten.Seconds(), r.floorQuiet)
+		kubeship := fmt.Sprintf("kubeship %.1f s (written by %.1f s; %s)", r.kubeship.Seconds(), r.kubeshipWritten.Seconds(), r.kubeshipQuiet)
 		order := floor + ", " + kubeship
 		if r.kubeshipFirst {
 			order = kubeship + ", " + floor

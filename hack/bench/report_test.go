@@ -125,8 +125,10 @@ func TestConditionChanges(t *testing.T) {
 func TestRoundsAreAveragedAndListedInTheOrderRun(t *testing.T) {
 	m := &mixResult{rounds: []round{
 		{floor: 80 * time.Second, kubeship: 100 * time.Second, floorWritten: 9 * time.Second, kubeshipWritten: 60 * time.Second,
+			floorQuiet: quiet{waited: 2 * time.Second, cores: 0.12}, kubeshipQuiet: quiet{waited: 14 * time.Second, cores: 0.25},
 			floorCPU: processCPU{"etcd": 10, "kube-apiserver": 90}, kubeshipCPU: processCPU{"etcd": 12, "kube-apiserver": 100, "manager": 14}},
 		{floor: 100 * time.Second, kubeship: 110 * time.Second, kubeshipFirst: true, floorWritten: 11 * time.Second, kubeshipWritten: 70 * time.Second,
+			floorQuiet: quiet{waited: 180 * time.Second, cores: 0.61}, kubeshipQuiet: quiet{waited: 4 * time.Second, cores: 0.2},
 			floorCPU: processCPU{"etcd": 14, "kube-apiserver": 110}, kubeshipCPU: processCPU{"etcd": 16, "kube-apiserver": 120, "manager": 16}},
 	}}
 	floor, kubeship := m.meanTimes()
@@ -134,8 +136,8 @@ func TestRoundsAreAveragedAndListedInTheOrderRun(t *testing.T) {
 		t.Errorf("means = %s, %s; want 1m30s, 1m45s", floor, kubeship)
 	}
 	want := []string{
-		"floor 80.0 s (written by 9.0 s), kubeship 100.0 s (written by 60.0 s) (1.25)",
-		"kubeship 110.0 s (written by 70.0 s), floor 100.0 s (written by 11.0 s) (1.10)",
+		"floor 80.0 s (written by 9.0 s; quiet after 2 s at 0.12 cores), kubeship 100.0 s (written by 60.0 s; quiet after 14 s at 0.25 cores) (1.25)",
+		"kubeship 110.0 s (written by 70.0 s; quiet after 4 s at 0.20 cores), floor 100.0 s (written by 11.0 s; quiet after 180 s at 0.61 cores) (1.10)",
 	}
 	if diff := cmp.Diff(want, m.roundParts()); diff != "" {
 		t.Errorf("roundParts (-want +got):\n%s", diff)

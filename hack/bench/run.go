@@ -31,6 +31,8 @@ type runResult struct {
 	written time.Duration
 	// requests is what kube-apiserver served meanwhile, for every client.
 	requests requestCounts
+	// quiet is how long the side waited for the cluster to finish what came before.
+	quiet quiet
 }
 
 // round is one floor run and one kubeship run of a mix, made one after the other.
@@ -39,6 +41,8 @@ type round struct {
 	floorCPU, kubeshipCPU processCPU
 	// floorWritten, kubeshipWritten: when each side's last Deployment was written.
 	floorWritten, kubeshipWritten time.Duration
+	// floorQuiet, kubeshipQuiet: each side's wait for a quiet cluster.
+	floorQuiet, kubeshipQuiet quiet
 	// kubeshipFirst: kubeship ran before the floor in this round.
 	kubeshipFirst bool
 }
@@ -87,8 +91,7 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	}
 	logf("%s floor: %d services ready in %s", m.name, n, res.floor.total.Round(time.Millisecond))
 
-	ns := "kubeship-" + m.name
-	conv, err := b.convergeKubeship(ctx, m, ns)
+	conv, err := b.convergeKubeship(ctx, m, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -96,10 +99,12 @@ func (b *bench) runMix(ctx context.Context, m mix, fleetChecks bool) (*mixResult
 	res.rounds = []round{{
 		floor: res.floor.total, kubeship: res.kubeship.total, floorCPU: res.floor.cpu, kubeshipCPU: res.kubeship.cpu,
 		floorWritten: res.floor.written, kubeshipWritten: res.children.written,
+		floorQuiet: res.floor.quiet, kubeshipQuiet: res.kubeship.quiet,
 	}}
 	logf("%s kubeship: %d Microservices Ready in %s, their children ready in %s; Ready after the children: p50 %s, p90 %s, max %s",
 		m.name, n, res.kubeship.total.Round(time.Millisecond), res.children.total.Round(time.Millisecond),
 		res.lag.p50.Round(time.Millisecond), res.lag.p90.Round(time.Millisecond), res.lag.max.Round(time.Millisecond))
+	ns := conv.ns
 	if err := b.afterConverge(ctx, ns, res, conv); err != nil {
 		return nil, err
 	}
@@ -131,21 +136,20 @@ func (b *bench) moreRounds(ctx context.Context, m mix, res *mixResult) error {
 				if err != nil {
 					return fmt.Errorf("floor, round %d: %w", r+1, err)
 				}
-				rd.floor, rd.floorCPU, rd.floorWritten = floor.total, floor.cpu, floor.written
+				rd.floor, rd.floorCPU, rd.floorWritten, rd.floorQuiet = floor.total, floor.cpu, floor.written, floor.quiet
 				continue
 			}
-			ns := roundNamespace("kubeship-"+m.name, r)
-			conv, err := b.convergeKubeship(ctx, m, ns)
+			conv, err := b.convergeKubeship(ctx, m, r)
 			if err != nil {
 				return fmt.Errorf("round %d: %w", r+1, err)
 			}
 			conv.stopWatch()
 			rd.kubeship, rd.kubeshipCPU, rd.kubeshipFirst = conv.ready.total, conv.ready.cpu, kubeshipFirst
-			rd.kubeshipWritten = conv.children.written
+			rd.kubeshipWritten, rd.kubeshipQuiet = conv.children.written, conv.ready.quiet
 			if err := b.mgr.stop(); err != nil {
 				return err
 			}
-			if err := b.deleteNamespace(ctx, ns); err != nil {
+			if err := b.deleteNamespace(ctx, conv.ns); err != nil {
 				return err
 			}
 		}
@@ -168,6 +172,8 @@ func roundNamespace(base string, round int) string {
 // convergence is one kubeship run of a mix: the manager started, the Microservices
 // created, timed until all are Ready. The manager is left running.
 type convergence struct {
+	// ns is the namespace of the Microservices.
+	ns              string
 	ready, children runResult
 	lag             reportLag
 	// statuses records what the status writes changed, until stopWatch.
@@ -177,9 +183,10 @@ type convergence struct {
 	before snapshot
 }
 
-func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (convergence, error) {
+func (b *bench) convergeKubeship(ctx context.Context, m mix, round int) (convergence, error) {
 	n := b.cfg.n
-	var conv convergence
+	ns := roundNamespace("kubeship-"+m.name, round)
+	conv := convergence{ns: ns}
 	if err := b.mgr.start(ctx); err != nil {
 		return conv, err
 	}
@@ -207,6 +214,10 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 		return conv, err
 	}
 	children := b.watchFloor(phase, ns, m, n)
+	if conv.ready.quiet, err = b.waitQuiet(ctx, m.name+" kubeship"); err != nil {
+		stopWatch()
+		return conv, err
+	}
 	requestsBefore, err := b.readRequests(ctx)
 	if err != nil {
 		stopWatch()
@@ -215,6 +226,7 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
 	children.start = ready.start
+	profiles := b.profileRound(ctx, m, round, "kubeship")
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
 		return b.c.Create(ctx, microservice(ns, i, m.kind(i), 2))
 	})
@@ -225,6 +237,10 @@ func (b *bench) convergeKubeship(ctx context.Context, m mix, ns string) (converg
 	if conv.ready.total, err = ready.wait(ctx, convergeTimeout); err != nil {
 		stopWatch()
 		return conv, fmt.Errorf("kubeship: %w", err)
+	}
+	if err := profiles.wait(); err != nil {
+		stopWatch()
+		return conv, err
 	}
 	conv.ready.cpu = readProcessCPU().since(cpuBefore)
 	requestsAfter, err := b.readRequests(ctx)
@@ -325,20 +341,27 @@ func (b *bench) runFloor(ctx context.Context, m mix, round int) (runResult, erro
 	phase, stop := context.WithCancel(ctx)
 	defer stop()
 	ready := b.watchFloor(phase, ns, m, n)
+	var res runResult
+	if res.quiet, err = b.waitQuiet(ctx, m.name+" floor"); err != nil {
+		return runResult{}, err
+	}
 	requestsBefore, err := b.readRequests(ctx)
 	if err != nil {
 		return runResult{}, err
 	}
 	cpuBefore := readProcessCPU()
 	ready.start = time.Now()
+	profiles := b.profileRound(ctx, m, round, "floor")
 	err = parallel(ctx, n, b.cfg.workers, func(ctx context.Context, i int) error {
 		return b.writeFloor(ctx, services[i], m.kind(i))
 	})
 	if err != nil {
 		return runResult{}, err
 	}
-	var res runResult
 	if res.total, err = ready.wait(ctx, convergeTimeout); err != nil {
+		return runResult{}, err
+	}
+	if err := profiles.wait(); err != nil {
 		return runResult{}, err
 	}
 	res.cpu = readProcessCPU().since(cpuBefore)

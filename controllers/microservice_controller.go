@@ -273,6 +273,8 @@ func (r *MicroserviceReconciler) SetupWithManager(mgr ctrl.Manager, opts Options
 		Watches(&v1alpha1.Microservice{}, handler.EnqueueRequestsFromMapFunc(r.connectedTo), builder.WithPredicates(specChanged())).
 		// The cache catching up with a status write: nothing to reconcile, only to forget.
 		Watches(&v1alpha1.Microservice{}, r.unseen.handler()).
+		// After a (re)start, services still waiting for kubeship go ahead of the recheck.
+		Watches(&v1alpha1.Microservice{}, pendingFromInitialList{}).
 		Named("microservice").
 		Build(opts.observed("microservice", r))
 	if err != nil {

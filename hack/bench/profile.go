@@ -21,6 +21,7 @@ const profileChunk = 10 * time.Second
 // over one side of a round, for `go tool pprof -diff_base`: where each side's CPU goes,
 // not only how much.
 type cpuProfiles struct {
+	// stop is nil when no profiles are recorded.
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 	mu   sync.Mutex
@@ -31,7 +32,7 @@ type cpuProfiles struct {
 // round at its first write; wait ends them. Without -profile, and in later rounds, it
 // does nothing.
 func (b *bench) profileRound(ctx context.Context, m mix, round int, side string) *cpuProfiles {
-	p := &cpuProfiles{stop: func() {}}
+	p := &cpuProfiles{}
 	if !b.cfg.profile || round > 0 {
 		return p
 	}
@@ -77,6 +78,9 @@ func (p *cpuProfiles) record(ctx context.Context, prefix string, get func() ([]b
 
 // wait ends the profiles once the chunks under way are written.
 func (p *cpuProfiles) wait() error {
+	if p.stop == nil {
+		return nil
+	}
 	p.stop()
 	p.wg.Wait()
 	if len(p.errs) > 0 {

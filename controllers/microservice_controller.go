@@ -105,7 +105,9 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	r.recordPass(ms, &obs, dbErr)
 	// A child the API server refused as built from this spec is not retried: only the
 	// user can fix it, and their fix is a change that brings a new pass. Status says why.
-	stepErr := errors.Join(dbErr, retriable(obs.migrationErr), retriable(obs.applyErr), routeErr)
+	// Neither is a create the namespace's deletion refuses: that deletion takes the
+	// Microservice too, and its event ends the matter.
+	stepErr := errors.Join(retriable(dbErr), retriable(obs.migrationErr), retriable(obs.applyErr), retriable(routeErr))
 	st := computeStatus(ms, obs)
 	if stepErr == nil && !equality.Semantic.DeepEqual(ms.Status, st) {
 		if wait := r.progress.holdFor(req.NamespacedName, ms.Generation, ms.CreationTimestamp.Time, ms.Status.Conditions, st.Conditions, time.Now()); wait > 0 {
@@ -131,9 +133,10 @@ func (r *MicroserviceReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	return ctrl.Result{}, terminalIfOnlyAPersonCanFix(stepErr)
 }
 
-// retriable is err unless it is the API server refusing an object as invalid.
+// retriable is err unless it is the API server refusing an object as invalid, or
+// refusing to create one because the namespace is being deleted.
 func retriable(err error) error {
-	if apierrors.IsInvalid(err) {
+	if apierrors.IsInvalid(err) || onlyNamespaceTerminating(err) {
 		return nil
 	}
 	return err

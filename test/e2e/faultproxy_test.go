@@ -50,6 +50,51 @@ type faultProxy struct {
 	mu     sync.Mutex
 	rng    *rand.Rand
 	counts map[string]int
+	// calmWatches cut the watches opened while faults were off, each once.
+	calmWatches map[*http.Request]context.CancelFunc
+}
+
+// begin turns faults on, and cuts the watches opened before: those would otherwise run
+// uncut until the API server ends them, minutes later.
+func (p *faultProxy) begin() {
+	p.on.Store(true)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for r, cut := range p.calmWatches {
+		cut()
+		delete(p.calmWatches, r)
+	}
+}
+
+// end turns faults off.
+func (p *faultProxy) end() { p.on.Store(false) }
+
+// serveCalm passes r on, registering it to be cut when faults begin if it is a watch.
+func (p *faultProxy) serveCalm(w http.ResponseWriter, r *http.Request) {
+	if !isWatch(r) {
+		p.proxy.ServeHTTP(w, r)
+		return
+	}
+	ctx, cut := context.WithCancel(r.Context())
+	p.mu.Lock()
+	p.calmWatches[r] = cut
+	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		_, waiting := p.calmWatches[r]
+		delete(p.calmWatches, r)
+		p.mu.Unlock()
+		if !waiting && r.Context().Err() == nil {
+			p.count("watch cut")
+		}
+		cut()
+	}()
+	p.proxy.ServeHTTP(w, r.WithContext(ctx))
+}
+
+func isWatch(r *http.Request) bool {
+	q := r.URL.Query().Get("watch")
+	return q == "true" || q == "1"
 }
 
 func startFaultProxy(t *testing.T, rates faultRates) *faultProxy {
@@ -75,7 +120,7 @@ func startFaultProxy(t *testing.T, rates faultRates) *faultProxy {
 		t.Fatal(err)
 	}
 	token := managerToken(t)
-	p := &faultProxy{rates: rates, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)), counts: map[string]int{}}
+	p := &faultProxy{rates: rates, rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1)), counts: map[string]int{}, calmWatches: map[*http.Request]context.CancelFunc{}}
 	p.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(upstream)
@@ -186,7 +231,7 @@ func (p *faultProxy) draw() (roll float64, slow, cut time.Duration) {
 func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.count("requests")
 	if !p.on.Load() {
-		p.proxy.ServeHTTP(w, r)
+		p.serveCalm(w, r)
 		return
 	}
 	roll, slow, cut := p.draw()
@@ -214,7 +259,7 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if q := r.URL.Query().Get("watch"); q == "true" || q == "1" {
+	if isWatch(r) {
 		ctx, cancel := context.WithTimeout(r.Context(), cut)
 		defer cancel()
 		defer func() {

@@ -3,7 +3,10 @@
 package e2e
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -47,8 +50,23 @@ func (m *managerProcess) another(name string, args ...string) *managerProcess {
 }
 
 // start runs the manager and waits until it reports ready (a follower waiting for
-// the leader-election Lease is ready too).
+// the leader-election Lease is ready too) and serves its metrics. The listen addresses
+// are picked free and then released for the manager to bind, so another process can
+// take one in between: a manager that exits because an address is in use is started
+// again on fresh ones.
 func (m *managerProcess) start() error {
+	for attempt := 1; ; attempt++ {
+		err := m.startOnce()
+		if !errors.Is(err, errAddressTaken) || attempt == 3 {
+			return err
+		}
+	}
+}
+
+// errAddressTaken is a manager's exit because one of its listen addresses was taken.
+var errAddressTaken = errors.New("a listen address was taken before the manager bound it")
+
+func (m *managerProcess) startOnce() error {
 	var err error
 	if m.metrics, err = testdb.FreeAddress(); err != nil {
 		return err
@@ -70,6 +88,7 @@ func (m *managerProcess) start() error {
 	// A test binary killed mid-run (a timeout, ^C) takes its managers with it: one left
 	// running would go on reconciling the shared cluster under the next run.
 	m.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	logStart, _ := logFile.Seek(0, io.SeekEnd)
 	if err := m.cmd.Start(); err != nil {
 		return err
 	}
@@ -79,18 +98,29 @@ func (m *managerProcess) start() error {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-m.exited:
+			m.cmd = nil
+			if log, _ := os.ReadFile(m.logPath); int64(len(log)) > logStart && bytes.Contains(log[logStart:], []byte("address already in use")) {
+				return errAddressTaken
+			}
 			return fmt.Errorf("manager exited: %v (log: %s)", err, m.logPath)
 		default:
 		}
-		if resp, err := http.Get("http://" + m.probes + "/readyz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
+		if answers("http://"+m.probes+"/readyz") && answers("http://"+m.metrics+"/metrics") {
+			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	return fmt.Errorf("manager not ready after 60s (log: %s)", m.logPath)
+}
+
+// answers tells whether a GET of url returns 200 OK.
+func answers(url string) bool {
+	resp, err := http.Get(url)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // stop sends SIGTERM, as Ctrl-C or a pod's termination would, and waits for a clean exit.

@@ -66,20 +66,21 @@ func secretReadError(err error, field string, ref v1alpha1.SecretReference) erro
 	return fmt.Errorf("reading %s Secret %s/%s: %w", field, ref.Namespace, ref.Name, err)
 }
 
-// rootCAs returns the pool of spec.caSecretRef, or nil (the system roots) without one.
-func (g secretGate) rootCAs(ctx context.Context, server *v1alpha1.DatabaseServer) (*x509.CertPool, error) {
+// rootCAs returns the pool of spec.caSecretRef, or nil (the system roots) without one,
+// and the PEM it was read from.
+func (g secretGate) rootCAs(ctx context.Context, server *v1alpha1.DatabaseServer) (*x509.CertPool, []byte, error) {
 	ref := server.Spec.CASecretRef
 	if ref == nil {
-		return nil, nil
+		return nil, nil, nil
 	}
 	secret, err := g.read(ctx, "spec.caSecretRef", *ref)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(secret.Data[caKey]) {
-		return nil, &adminSecretError{v1alpha1.ReasonInvalidSecret, fmt.Sprintf(
+		return nil, nil, &adminSecretError{v1alpha1.ReasonInvalidSecret, fmt.Sprintf(
 			"spec.caSecretRef: Secret %s/%s needs the key %s with PEM certificates", ref.Namespace, ref.Name, caKey)}
 	}
-	return pool, nil
+	return pool, secret.Data[caKey], nil
 }

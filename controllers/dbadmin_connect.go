@@ -30,6 +30,8 @@ type serverConnector struct {
 	timeout time.Duration
 	// slots, when set, caps the connections open to one server at a time.
 	slots *serverSlots
+	// pool, when set, shares one admin session per server and login between passes.
+	pool *adminPool
 }
 
 // open logs in to server. Close the Admin to give its slot back.
@@ -43,7 +45,7 @@ func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServ
 	if user == "" || password == "" {
 		return nil, &adminSecretError{v1alpha1.ReasonInvalidSecret, fmt.Sprintf("spec.adminSecretRef: Secret %s/%s needs the keys username and password", ref.Namespace, ref.Name)}
 	}
-	roots, err := c.gate.rootCAs(ctx, server)
+	roots, caPEM, err := c.gate.rootCAs(ctx, server)
 	if err != nil {
 		return nil, err
 	}
@@ -53,9 +55,7 @@ func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServ
 			return nil, &serverBusyError{server: server.Name}
 		}
 	}
-	cctx, cancel := context.WithTimeout(ctx, c.timeout)
-	defer cancel()
-	admin, err := c.connect(cctx, dbadmin.Config{
+	cfg := dbadmin.Config{
 		Engine:         string(server.Spec.Engine),
 		Host:           server.Spec.Host,
 		Port:           int(server.Spec.Port),
@@ -64,7 +64,18 @@ func (c serverConnector) open(ctx context.Context, server *v1alpha1.DatabaseServ
 		SSLMode:        string(server.Spec.SSLMode), // "" is dbadmin's default, the API's: require
 		RootCAs:        roots,
 		ConnectTimeout: c.timeout,
-	})
+	}
+	connect := func(ctx context.Context) (dbadmin.Admin, error) {
+		ctx, cancel := context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+		return c.connect(ctx, cfg)
+	}
+	var admin dbadmin.Admin
+	if c.pool != nil {
+		admin, err = c.pool.get(ctx, newAdminKey(server.UID, cfg, caPEM), connect)
+	} else {
+		admin, err = connect(ctx)
+	}
 	if err != nil {
 		release()
 		return nil, fmt.Errorf("connecting to DatabaseServer %s: %w", server.Name, err)

@@ -24,10 +24,12 @@ func SetupWithManager(mgr ctrl.Manager, connect Connector, opts Options) error {
 		connect: connect,
 		timeout: opts.DatabaseTimeout,
 	}
-	// Microservice passes share each server's slots; the DatabaseServer check (one login
-	// per server and recheck) does not queue behind them.
+	// Microservice passes share each server's slots and admin session; the DatabaseServer
+	// check (one fresh login per server and recheck) neither queues behind them nor
+	// reuses their session.
 	msAdmins := admins
 	msAdmins.slots = newServerSlots(opts.ServerConnections)
+	msAdmins.pool = newAdminPool(DefaultAdminIdle)
 	// Every write the controllers make is under kubeship's field manager.
 	c := client.WithFieldOwner(mgr.GetClient(), FieldOwner)
 	ms := &MicroserviceReconciler{

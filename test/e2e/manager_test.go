@@ -50,7 +50,8 @@ func (m *managerProcess) another(name string, args ...string) *managerProcess {
 }
 
 // start runs the manager and waits until it reports ready (a follower waiting for
-// the leader-election Lease is ready too) and serves its metrics. The listen addresses
+// the leader-election Lease is ready too) and listens for metrics; one that is not
+// ready within a minute is killed. The listen addresses
 // are picked free and then released for the manager to bind, so another process can
 // take one in between: a manager that exits because an address is in use is started
 // again on fresh ones.
@@ -105,22 +106,25 @@ func (m *managerProcess) startOnce() error {
 			return fmt.Errorf("manager exited: %v (log: %s)", err, m.logPath)
 		default:
 		}
-		if answers("http://"+m.probes+"/readyz") && answers("http://"+m.metrics+"/metrics") {
+		if status(m.probes, "/readyz") == http.StatusOK && status(m.metrics, "/metrics") != 0 {
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// A manager left running would go on reconciling under the next tests.
+	_ = m.kill()
 	return fmt.Errorf("manager not ready after 60s (log: %s)", m.logPath)
 }
 
-// answers tells whether a GET of url returns 200 OK.
-func answers(url string) bool {
-	resp, err := http.Get(url)
+// status is the HTTP status of a GET of path on addr, or 0 without an answer. Secure
+// metrics answer a plain GET too (400, or 401 without a token): the address is bound.
+func status(addr, path string) int {
+	resp, err := http.Get("http://" + addr + path)
 	if err != nil {
-		return false
+		return 0
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode
 }
 
 // stop sends SIGTERM, as Ctrl-C or a pod's termination would, and waits for a clean exit.

@@ -54,7 +54,7 @@ func main() {
 	flag.StringVar(&ctl.OTLPEndpoint, "otel-exporter-otlp-endpoint", "",
 		"OTLP endpoint given to every Microservice's pods as OTEL_EXPORTER_OTLP_ENDPOINT, with their trace identity; setting or changing it rolls every service once. Empty: only services using spec.connections or spec.network get their trace identity.")
 	flag.DurationVar(&ctl.StatusCoalesce, "status-coalesce", controllers.DefaultProgressCoalesce,
-		"How long a status write that only refines a progress report (Ready=False, still rolling out or waiting for the database) may wait behind the previous one; Ready, failures and new generations are written at once. 0 writes every change at once.")
+		"How long a status write that only refines a progress report (Ready=False, still rolling out or waiting for the database) waits, from when a pass first finds it, for what comes next; Ready, failures and new generations are written at once. 0 writes every change at once.")
 	flag.DurationVar(&ctl.FirstStatusDelay, "first-status-delay", 0,
 		"How long after its creation a Microservice's first status may wait while it would only say the service is on its way: a service Ready within it costs one status write instead of two, which a large fleet's API server feels. Meanwhile the status reads observedGeneration 0, so kstatus sees InProgress; Ready and failures are written at once. 0 reports at once.")
 	flag.StringVar(&watchNS, "watch-namespaces", "",

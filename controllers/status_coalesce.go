@@ -28,10 +28,13 @@ var progressReasons = map[string]bool{
 // before or after its database: written as it happens, that is a third status write
 // (progressing, progressing with the Deployment available, Ready) where kstatus needs
 // two. A write is held back only while both the stored and the new status say Ready=False
-// for a progress reason at the same generation, and only for the window after the last
-// write: Ready=True, a failure, a new generation and anything that needs a person are
-// written at once, and a held-back status is written when its window ends. The times
-// live in memory; after a restart the first write simply goes out.
+// for a progress reason at the same generation, and for the window after a pass first
+// found the refinement, so that what comes a moment later (the Deployment available a
+// second after the database) goes out in the same write; progress is thus written at
+// most once per window. Ready=True, a failure, a new generation and anything that needs a person are
+// written at once, and a held-back status is written when its window ends: a refinement
+// reaches status at most one window late. The times live in memory; after a restart the
+// first write simply goes out.
 //
 // With first set (--first-status-delay), a Microservice's very first status may wait
 // too, while it only says the service is on its way, until first after the
@@ -46,10 +49,13 @@ type progressCoalescer struct {
 	// written holds when a progress status was last written, per Microservice still
 	// progressing; an entry is dropped once its service writes anything else.
 	written map[types.NamespacedName]time.Time
+	// held holds when a pass first held back a refinement of the last written status; an
+	// entry is dropped by the next write.
+	held map[types.NamespacedName]time.Time
 }
 
 func newProgressCoalescer(window, first time.Duration) *progressCoalescer {
-	return &progressCoalescer{window: window, first: first, written: map[types.NamespacedName]time.Time{}}
+	return &progressCoalescer{window: window, first: first, written: map[types.NamespacedName]time.Time{}, held: map[types.NamespacedName]time.Time{}}
 }
 
 // holdFor returns how long the write of next (replacing stored) should wait, or 0 to
@@ -67,14 +73,15 @@ func (c *progressCoalescer) holdFor(key types.NamespacedName, generation int64, 
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	last, ok := c.written[key]
-	if !ok {
+	if _, ok := c.written[key]; !ok {
 		return 0
 	}
-	if wait := c.window - now.Sub(last); wait > 0 {
-		return wait
+	found, ok := c.held[key]
+	if !ok {
+		found = now
+		c.held[key] = now
 	}
-	return 0
+	return max(0, found.Add(c.window).Sub(now))
 }
 
 // wrote records a status write for key at now.
@@ -84,6 +91,7 @@ func (c *progressCoalescer) wrote(key types.NamespacedName, generation int64, co
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.held = deleteKey(c.held, key)
 	if progressing(conditions, generation) {
 		c.written[key] = now
 	} else {
@@ -94,6 +102,7 @@ func (c *progressCoalescer) wrote(key types.NamespacedName, generation int64, co
 // drop deletes key. The caller holds mu.
 func (c *progressCoalescer) drop(key types.NamespacedName) {
 	c.written = deleteKey(c.written, key)
+	c.held = deleteKey(c.held, key)
 }
 
 // deleteKey deletes key from m and returns the map to keep: once m is empty, a new

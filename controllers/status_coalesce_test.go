@@ -29,9 +29,9 @@ func TestProgressCoalescerHoldsOnlyProgressRefinements(t *testing.T) {
 		at           time.Duration // after t0
 		want         time.Duration
 	}{
-		{"progress refined within the window", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 500 * time.Millisecond, 1500 * time.Millisecond},
-		{"same reason, new detail", 2 * time.Second, rollingOut, rollingOut, rollingOut, 3, time.Second, time.Second},
-		{"the window has passed", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 2 * time.Second, 0},
+		{"progress refined within the window", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 500 * time.Millisecond, 2 * time.Second},
+		{"same reason, new detail", 2 * time.Second, rollingOut, rollingOut, rollingOut, 3, time.Second, 2 * time.Second},
+		{"found after the window: held for a window from now", 2 * time.Second, waitingForDB, waitingForDB, rollingOut, 3, 5 * time.Second, 2 * time.Second},
 		{"Ready is never held", 2 * time.Second, waitingForDB, waitingForDB, ready(metav1.ConditionTrue, v1alpha1.ReasonReady, 3), 3, 0, 0},
 		{"a failure is never held", 2 * time.Second, waitingForDB, waitingForDB, ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseFailed, 3), 3, 0, 0},
 		{"a reason that needs a person is never held", 2 * time.Second, rollingOut, rollingOut, ready(metav1.ConditionFalse, v1alpha1.ReasonResourceNotOwned, 3), 3, 0, 0},
@@ -121,5 +121,40 @@ func TestFirstStatusWaitsOnlyWhileItWouldReportProgress(t *testing.T) {
 				t.Errorf("holdFor = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// A refinement found long after the last write (the database Ready 5 s after the first
+// status) waits one window from when a pass first found it, so that the Deployment
+// becoming available a moment later goes out in the same write; it is never held longer.
+func TestProgressRefinementWaitsAWindowFromWhenFound(t *testing.T) {
+	key := types.NamespacedName{Namespace: "shop", Name: "orders"}
+	ready := func(status metav1.ConditionStatus, reason string) []metav1.Condition {
+		return []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: status, Reason: reason, ObservedGeneration: 1}}
+	}
+	waitingForDB, rollingOut := ready(metav1.ConditionFalse, v1alpha1.ReasonDatabaseNotReady), ready(metav1.ConditionFalse, v1alpha1.ReasonRolloutInProgress)
+	created := time.Date(2026, 12, 8, 10, 0, 0, 0, time.UTC)
+	t0 := created.Add(time.Second)
+	c := newProgressCoalescer(2*time.Second, 0)
+	c.wrote(key, 1, waitingForDB, t0)
+	for _, step := range []struct {
+		at   time.Duration
+		want time.Duration
+	}{{5 * time.Second, 2 * time.Second}, {6 * time.Second, time.Second}, {7 * time.Second, 0}, {9 * time.Second, 0}} {
+		if got := c.holdFor(key, 1, created, waitingForDB, rollingOut, t0.Add(step.at)); got != step.want {
+			t.Errorf("found at 5s, asked at %v: holdFor = %v, want %v", step.at, got, step.want)
+		}
+	}
+	if got := c.holdFor(key, 1, created, waitingForDB, ready(metav1.ConditionTrue, v1alpha1.ReasonReady), t0.Add(5500*time.Millisecond)); got != 0 {
+		t.Errorf("Ready while a refinement is held: holdFor = %v, want 0", got)
+	}
+	// The write ends the hold; the next refinement waits a window of its own.
+	c.wrote(key, 1, rollingOut, t0.Add(7*time.Second))
+	if got := c.holdFor(key, 1, created, rollingOut, rollingOut, t0.Add(7500*time.Millisecond)); got != 2*time.Second {
+		t.Errorf("a refinement after the write: holdFor = %v, want 2s", got)
+	}
+	c.forget(key)
+	if len(c.held) != 0 || len(c.written) != 0 {
+		t.Errorf("a deleted service is still remembered: held %v, written %v", c.held, c.written)
 	}
 }

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -99,4 +100,39 @@ func TestAdminSessionOfAnUnreachableServerIsDropped(t *testing.T) {
 	g.Expect(c.pool.open()).To(Equal(0))
 	g.Expect(ensure(ctx, c, server, "gone_03")).NotTo(Succeed())
 	g.Expect(logins.Load()).To(BeEquivalentTo(2), "a fresh login after the session was dropped")
+}
+
+// countingReader counts the Secrets read through it.
+type countingReader struct {
+	client.Reader
+	gets atomic.Int32
+}
+
+func (r *countingReader) Get(ctx context.Context, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+	r.gets.Add(1)
+	return r.Reader.Get(ctx, key, obj, opts...)
+}
+
+// A pass that finds every connection slot to its server taken fails at once, before it
+// reads the admin Secret: a fleet waiting for a busy server retries without a GET each.
+func TestBusyServerCostsNoSecretRead(t *testing.T) {
+	g := NewWithT(t)
+	ctx := context.Background()
+	server := newDatabaseServer(t, g, sharedPostgres.Get(t), &metav1.LabelSelector{})
+	reader := &countingReader{Reader: k8s}
+	c, _ := pooledConnector(time.Minute)
+	c.gate.reader = reader
+	c.slots = newServerSlots(1)
+	held, err := c.open(ctx, server)
+	g.Expect(err).NotTo(HaveOccurred())
+	read := reader.gets.Load()
+	g.Expect(read).To(BeNumerically(">", 0))
+	_, err = c.open(ctx, server)
+	var busy *serverBusyError
+	g.Expect(errors.As(err, &busy)).To(BeTrue(), "%v", err)
+	g.Expect(reader.gets.Load()).To(Equal(read), "Secret reads by a pass that found the server busy")
+	g.Expect(held.Close()).To(Succeed())
+	again, err := c.open(ctx, server)
+	g.Expect(err).NotTo(HaveOccurred(), "the slot is given back")
+	g.Expect(again.Close()).To(Succeed())
 }
